@@ -1,0 +1,57 @@
+"""The ``zeropools-conformance`` command line: one module per subcommand.
+
+Exit codes: 0 ready / success, 1 blocked / check failed, 2 the harness could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from conformance import __version__
+from conformance.errors import ConformanceError
+
+# Each module in conformance/commands/ defines NAME, HELP, add_arguments(parser) and run(args).
+COMMAND_MODULES = ("certify", "verify", "report", "scan", "sim")
+
+EXIT_OK = 0
+EXIT_BLOCKED = 1
+EXIT_HARNESS = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zeropools-conformance",
+        description="Production-readiness harness for partners of the 0Pools liquidity API.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"conformance.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"conformance.commands.{name}":
+                raise
+            continue
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return EXIT_HARNESS
+    try:
+        return int(args.run(args))
+    except ConformanceError as exc:
+        print(f"zeropools-conformance: error: {exc}", file=sys.stderr)
+        return EXIT_HARNESS
+    except KeyboardInterrupt:
+        print("zeropools-conformance: interrupted", file=sys.stderr)
+        return EXIT_HARNESS
