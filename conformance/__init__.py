@@ -16,16 +16,16 @@ from conformance.results import RunResult, ScenarioResult, Status
 __version__ = "0.1.0"
 
 __all__ = [
-    "CATALOGUE_VERSION",
-    "QUESTIONS",
-    "SCENARIOS",
     "Answer",
+    "CATALOGUE_VERSION",
     "ConformanceError",
     "Finding",
     "ManifestError",
     "PartnerError",
     "PartnerUnreachable",
+    "QUESTIONS",
     "RunResult",
+    "SCENARIOS",
     "ScenarioResult",
     "Severity",
     "SimulatorError",

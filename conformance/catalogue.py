@@ -179,8 +179,12 @@ SCENARIOS: tuple[ScenarioSpec, ...] = (
         id="settlement.partner_polls", question="RQ6",
         title="The partner polls reserved trades to a terminal status",
         drives="a trade that advances only when polled, no webhook",
-        passes_when="the partner polls GET /pools/transactions/{quoteId} and reaches the terminal status",
-        clause=_safe("Developer checklist", "Treat webhooks and status reads as the source of truth"),
+        passes_when=(
+            "the partner polls GET /pools/transactions/{quoteId} and reaches the terminal status"
+        ),
+        clause=_safe(
+            "Developer checklist", "Treat webhooks and status reads as the source of truth"
+        ),
     ),
     ScenarioSpec(
         id="ledger.webhook_replay", question="RQ4",
