@@ -1,0 +1,231 @@
+"""``zeropools-conformance certify``: run the catalogue, decide, and write the report files.
+
+The runner (``conformance.runner.run_catalogue``) drives the scenarios; this command
+selects them, shows one line per finished scenario, and hands the RunResult to the
+report writers. Exit 0 ready, 1 blocked, 2 the harness could not run.
+
+Contract with the runner: ``run_catalogue(manifest=Path | None (None: the bundled
+reference partner), only=ids | None, skip=ids, progress=callable(ScenarioResult))``,
+and, when it accepts them, ``out_dir=Path`` (write screenshots under it, and the
+scanner's SARIF log as ``secrets.sarif``) and ``redactor=Redactor`` (``add()`` every
+secret of the run to it, so the report and this terminal redact them too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import json
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from conformance.catalogue import QUESTIONS, SCENARIOS
+from conformance.errors import ConformanceError
+from conformance.redact import Redactor
+from conformance.report import REPORT_FILES, write_report
+from conformance.report.sarif import SarifWriter
+from conformance.results import RunResult, ScenarioResult, Status
+
+NAME = "certify"
+HELP = "Run the scenario catalogue against a partner and write the readiness report into DIR."
+
+RUNNER_MODULE = "conformance.runner"
+_STATUS_WIDTH = max(len(s.value) for s in Status)
+_ID_WIDTH = max(len(s.id) for s in SCENARIOS)
+_MAX_REASON = 110
+SARIF_NAME = SarifWriter.filename
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--partner", metavar="MANIFEST", type=Path, default=None,
+        help="the partner manifest (TOML or YAML); default: the bundled reference partner",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", type=Path, required=True,
+        help="where to write report.json, report.html, junit.xml, summary.md, "
+        "secrets.sarif and manifest.sha256",
+    )
+    selection = (
+        "scenario ids, questions (RQ1..RQ6) or groups (expiry, ledger, ...); "
+        "repeatable or comma-separated"
+    )
+    parser.add_argument("--only", metavar="SEL", action="append", default=[],
+                        help=f"run only these: {selection}")
+    parser.add_argument("--skip", metavar="SEL", action="append", default=[],
+                        help=f"do not run these: {selection} (a skipped question stays "
+                        "unanswered, and so blocks)")
+
+
+def _tokens(values: Iterable[str]) -> list[str]:
+    return [t.strip() for value in values for t in value.split(",") if t.strip()]
+
+
+def expand(token: str) -> tuple[str, ...]:
+    """The scenario ids a selection token names: an id, a question or a group prefix."""
+    ids = tuple(s.id for s in SCENARIOS)
+    if token in ids:
+        return (token,)
+    upper = token.upper()
+    if upper in {q.id for q in QUESTIONS}:
+        return tuple(s.id for s in SCENARIOS if s.question == upper)
+    group = token.rstrip("*").rstrip(".")
+    matched = tuple(s.id for s in SCENARIOS if s.group == group)
+    if matched:
+        return matched
+    groups = sorted({s.group for s in SCENARIOS})
+    raise ConformanceError(
+        f"unknown scenario selection {token!r}: use a scenario id, a question "
+        f"({', '.join(q.id for q in QUESTIONS)}) or a group ({', '.join(groups)})"
+    )
+
+
+Selection = tuple[tuple[str, ...] | None, tuple[str, ...]]
+
+
+def select(only: Sequence[str], skip: Sequence[str]) -> Selection:
+    """(only ids or None for all, skip ids), each in catalogue order, tokens validated."""
+    order = [s.id for s in SCENARIOS]
+    only_ids: tuple[str, ...] | None = None
+    only_tokens = _tokens(only)
+    if only_tokens:
+        chosen = {sid for token in only_tokens for sid in expand(token)}
+        only_ids = tuple(sid for sid in order if sid in chosen)
+    skipped = {sid for token in _tokens(skip) for sid in expand(token)}
+    skip_ids = tuple(sid for sid in order if sid in skipped)
+    remaining = [sid for sid in (only_ids or order) if sid not in skipped]
+    if not remaining:
+        raise ConformanceError("--only / --skip leave no scenario to run")
+    return only_ids, skip_ids
+
+
+class Progress:
+    """Prints one line per scenario as it finishes: counter, status, id, duration, reason."""
+
+    def __init__(self, total: int, redactor: Redactor, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.done = 0
+        self._redactor = redactor
+        self._stream = stream
+
+    def line(self, result: ScenarioResult) -> str:
+        self.done += 1
+        width = len(str(max(self.total, self.done)))
+        text = (
+            f"[{self.done:>{width}}/{self.total}] {result.status.value.upper():<{_STATUS_WIDTH}} "
+            f"{result.scenario_id:<{_ID_WIDTH}} {result.duration_s:7.2f} s"
+        )
+        if result.status is not Status.PASS and result.reason:
+            reason = " ".join(result.reason.split())
+            if len(reason) > _MAX_REASON:
+                reason = reason[: _MAX_REASON - 1] + "…"
+            text += f"  {reason}"
+        return self._redactor.text(text)
+
+    def __call__(self, result: ScenarioResult) -> None:
+        stream = self._stream or sys.stdout
+        print(self.line(result), file=stream, flush=True)
+
+
+def load_runner() -> Callable[..., RunResult]:
+    """``conformance.runner.run_catalogue``, or a clear error when this build lacks it."""
+    try:
+        module = importlib.import_module(RUNNER_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != RUNNER_MODULE:
+            raise
+        raise ConformanceError(
+            "the scenario runner (conformance.runner) is not part of this build; "
+            "cannot run the catalogue"
+        ) from None
+    runner = getattr(module, "run_catalogue", None)
+    if not callable(runner):
+        raise ConformanceError("conformance.runner has no run_catalogue(): cannot run")
+    return runner  # type: ignore[no-any-return]
+
+
+def _call(runner: Callable[..., RunResult], **kwargs: Any) -> RunResult:
+    """Pass the optional extras (out_dir, redactor) only if the runner takes them."""
+    try:
+        params = inspect.signature(runner).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    required = {"manifest", "only", "skip", "progress"}
+    call = {k: v for k, v in kwargs.items() if k in required or takes_any or k in params}
+    result = runner(**call)
+    if not isinstance(result, RunResult):
+        raise ConformanceError(f"run_catalogue returned {type(result).__name__}, not RunResult")
+    return result
+
+
+def clear_outputs(out_dir: Path) -> None:
+    """Remove a previous run's report files (only ours), so nothing stale is reported."""
+    for name in REPORT_FILES:
+        try:
+            (out_dir / name).unlink(missing_ok=True)
+        except OSError as exc:
+            raise ConformanceError(f"cannot replace {out_dir / name}: {exc.strerror}") from None
+
+
+def scanner_logs(out_dir: Path) -> list[dict[str, Any]]:
+    """The scanner's SARIF log, when the runner wrote it into the report directory."""
+    path = out_dir / SARIF_NAME
+    if not path.is_file():
+        return []
+    try:
+        log = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConformanceError(f"the scanner's {path} cannot be read: {exc}") from None
+    if not isinstance(log, dict) or not isinstance(log.get("runs"), list):
+        raise ConformanceError(f"the scanner's {path} is not a SARIF log (no runs)")
+    return [log]
+
+
+def run(args: argparse.Namespace) -> int:
+    manifest: Path | None = args.partner
+    out_dir: Path = args.out
+    if manifest is not None and not manifest.is_file():
+        raise ConformanceError(f"partner manifest {manifest} does not exist or is not a file")
+    only, skip = select(args.only, args.skip)
+    total = len([sid for sid in (only or [s.id for s in SCENARIOS]) if sid not in skip])
+    redactor = Redactor()
+    progress = Progress(total, redactor)
+    runner = load_runner()
+    who = str(manifest) if manifest else "the bundled reference partner"
+    print(f"certifying {who}: {total} scenario(s); report into {out_dir}", flush=True)
+    clear_outputs(out_dir)
+    try:
+        result = _call(
+            runner, manifest=manifest, only=only, skip=skip, progress=progress,
+            out_dir=out_dir, redactor=redactor,
+        )
+        written = write_report(
+            result, out_dir, redactor=redactor, scanner_logs=scanner_logs(out_dir)
+        )
+    except ConformanceError:
+        raise
+    except Exception as exc:
+        # A harness bug must not exit 1 (which means "blocked"): report it, exit 2.
+        trace = "".join(traceback.format_exception(exc))
+        print(redactor.text(trace), file=sys.stderr)
+        raise ConformanceError(
+            redactor.text(f"the harness failed: {type(exc).__name__}: {exc}")
+        ) from None
+    verdict = written.verdict
+    print(redactor.text(f"\nverdict: {verdict.decision.value.upper()} "
+                        f"(exit {verdict.exit_code}) for {result.partner_name}"))
+    for question in verdict.questions:
+        mark = "waived" if question.waiver else ("BLOCKS" if question.blocks else "ok")
+        print(f"  {question.id} {question.answer.value:<10} {mark:<6} {question.text}")
+    for reason in verdict.reasons:
+        if not reason.startswith("RQ"):
+            print(redactor.text(f"  blocks: {reason}"))
+    for warning in verdict.warnings:
+        print(redactor.text(f"  warning: {warning}"))
+    print(f"report: {out_dir / 'report.html'}  (verify: zeropools-conformance verify {out_dir})")
+    return verdict.exit_code

@@ -1,0 +1,101 @@
+"""Consumers: turn a RunResult into the verdict and the report files, one writer per format.
+
+    write_report(run, out_dir, redactor=...)   -> Written (verdict, document, files)
+    rerender(out_dir)                          -> (files, manifest updated?) from report.json
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conformance.redact import Redactor
+from conformance.report.document import Document, ReportError, build_document, load
+from conformance.report.hashes import MANIFEST_NAME, IntegrityError, verify, write_manifest
+from conformance.report.html import HtmlWriter
+from conformance.report.json import JsonWriter
+from conformance.report.junit import JunitWriter
+from conformance.report.markdown import MarkdownWriter
+from conformance.report.sarif import SarifWriter
+from conformance.report.verdict import Decision, QuestionVerdict, Verdict, decide
+from conformance.results import RunResult
+
+REPORT_FILES = ("report.json", "report.html", "junit.xml", "summary.md", "secrets.sarif",
+                MANIFEST_NAME)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Written:
+    """What a certification run wrote: the decision, the document and the file paths."""
+
+    verdict: Verdict
+    document: Document
+    files: tuple[Path, ...]
+
+
+def _prepare(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"cannot create report directory {out_dir}: {exc.strerror}") from None
+    if not out_dir.is_dir():
+        raise ReportError(f"{out_dir} is not a directory")
+
+
+def write_report(
+    run: RunResult,
+    out_dir: Path,
+    *,
+    redactor: Redactor | None = None,
+    scanner_logs: Sequence[Mapping[str, Any]] = (),
+) -> Written:
+    """Decide, write every report file into ``out_dir``, then hash them all."""
+    redactor = redactor or Redactor()
+    _prepare(out_dir)
+    verdict = decide(run)
+    document = build_document(run, verdict, out_dir=out_dir, redactor=redactor)
+    files = [
+        JsonWriter().write(document, out_dir, redactor),
+        HtmlWriter().write(document, out_dir, redactor),
+        JunitWriter().write(document, out_dir, redactor),
+        MarkdownWriter().write(document, out_dir, redactor),
+        SarifWriter(scanner_logs).write(document, out_dir, redactor),
+    ]
+    files.append(write_manifest(out_dir))
+    return Written(verdict=verdict, document=document, files=tuple(files))
+
+
+def rerender(out_dir: Path, *, redactor: Redactor | None = None) -> tuple[tuple[Path, ...], bool]:
+    """Re-render report.html and summary.md from report.json; say if the manifest was updated.
+
+    The manifest is rewritten only when every other file still matches it, so a
+    re-render never launders a changed report.json.
+    """
+    redactor = redactor or Redactor()
+    document = load(out_dir / "report.json")
+    try:
+        intact = (out_dir / MANIFEST_NAME).is_file() and verify(out_dir).ok
+    except IntegrityError:
+        intact = False
+    files = (
+        HtmlWriter().write(document, out_dir, redactor),
+        MarkdownWriter().write(document, out_dir, redactor),
+    )
+    if intact:
+        write_manifest(out_dir)
+    return files, intact
+
+
+__all__ = [
+    "REPORT_FILES",
+    "Decision",
+    "QuestionVerdict",
+    "ReportError",
+    "Verdict",
+    "Written",
+    "decide",
+    "rerender",
+    "write_report",
+]

@@ -1,0 +1,76 @@
+"""summary.md: the verdict, the six questions and what to fix, short enough for a CI summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from conformance.redact import Redactor
+from conformance.report.document import Document
+
+MAX_FIXES = 15
+MAX_CELL = 160
+
+
+def _cell(text: Any) -> str:
+    value = " ".join(str(text).split())
+    if len(value) > MAX_CELL:
+        value = value[: MAX_CELL - 1] + "…"
+    return value.replace("|", "\\|")
+
+
+def _answer(question: dict[str, Any]) -> str:
+    answer = f"**{question['answer']}**"
+    if question["waiver"] is not None:
+        return f"{answer} · waived: {_cell(question['waiver'])}"
+    if question["blocks"]:
+        return f"{answer} · blocks"
+    return f"{answer} · ok"
+
+
+class MarkdownWriter:
+    """Writes summary.md (under ~60 lines) from the report document."""
+
+    filename = "summary.md"
+
+    def render(self, document: Document, redactor: Redactor) -> str:
+        ready = document["verdict"] == "ready"
+        run = document["run"]
+        lines = [
+            f"## 0Pools readiness: {'✅ READY' if ready else '⛔ BLOCKED'} — "
+            f"{_cell(document['partner_name'])}",
+            "",
+            f"harness {document['harness_version']} · catalogue {document['catalogue_version']}"
+            f" · {run['started_at']} · {run['duration_s']:.1f} s · exit {document['exit_code']}",
+            "",
+            "| | Readiness question | Answer |",
+            "|---|---|---|",
+        ]
+        for q in document["questions"]:
+            lines.append(f"| {q['id']} | {_cell(q['text'])} | {_answer(q)} |")
+        fixes = document["fixes"]
+        if fixes:
+            lines += ["", f"### What to fix ({len(fixes)})", ""]
+            for number, fix in enumerate(fixes[:MAX_FIXES], start=1):
+                tag = "" if fix["blocks"] else " _(does not block)_"
+                lines.append(
+                    f"{number}. `{fix['target']}`{tag}: {_cell(fix['reason'])}"
+                    f" — fix: {_cell(fix['fix'])}"
+                )
+            if len(fixes) > MAX_FIXES:
+                lines.append(f"\n…and {len(fixes) - MAX_FIXES} more in report.html.")
+        for warning in document["warnings"][:5]:
+            lines.append(f"\n> ⚠️ {_cell(warning)}")
+        counts = document["counts"]
+        lines += [
+            "",
+            f"Scenarios: {counts['pass']} pass · {counts['fail']} fail · {counts['error']} error"
+            f" · {counts['skipped']} skipped · {counts['waived']} waived."
+            " Evidence: `report.html`; integrity: `zeropools-conformance verify DIR`.",
+        ]
+        return redactor.text("\n".join(lines) + "\n")
+
+    def write(self, document: Document, out_dir: Path, redactor: Redactor) -> Path:
+        target = out_dir / self.filename
+        target.write_text(self.render(document, redactor), encoding="utf-8")
+        return target

@@ -1,0 +1,245 @@
+"""The launch decision: DESIGN §4 applied to a :class:`RunResult`, failing closed.
+
+How the verdict is decided (the same text is printed in the HTML report's footer):
+
+1. A question's scenarios are the catalogue rows with that ``question``.
+2. RQ1-RQ4 ("can X go wrong?"; **yes** blocks): the answer is YES if any of its
+   scenarios failed; else UNANSWERED if any of them errored, was deselected
+   (``--only`` / ``--skip``) or is missing from the run, or if none of them executed
+   (all not applicable or waived); else NO.
+3. RQ5-RQ6 ("can support / finance do Y?"; **no** blocks): NO if any of its
+   scenarios failed; UNANSWERED on the same conditions as above; else YES.
+4. A waived scenario counts as not executed but does not block. A waived question
+   (waiver target ``RQn``) is shown with its answer and its written reason and does
+   not block. A waiver without a written reason is not honoured.
+5. The run is **ready** only if every question has its non-blocking answer or is
+   waived, AND no scenario outside the questions (guards.*, robustness.*) failed or
+   errored unless waived, AND the harness reported no errors. ops.* scenarios are
+   advisory: shown as warnings, they never block. Anything else is **blocked**.
+6. Exit codes: 0 ready, 1 blocked; 2 when the harness could not run at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from conformance.catalogue import QUESTIONS, SCENARIOS_BY_ID, Answer, Question, scenarios_for
+from conformance.results import RunResult, ScenarioResult, SkipKind, Status
+
+RULES: tuple[str, ...] = (
+    "A question's scenarios are the catalogue rows that answer it.",
+    "RQ1-RQ4 (yes blocks): YES if any of its scenarios failed; else UNANSWERED if any "
+    "errored, was deselected or is missing, or if none executed; else NO.",
+    "RQ5-RQ6 (no blocks): NO if any of its scenarios failed; else UNANSWERED on the "
+    "same conditions; else YES.",
+    "A waived scenario counts as not executed but does not block; a waived question is "
+    "shown with its written reason and does not block. A waiver needs a written reason.",
+    "READY only if every question has its non-blocking answer (or is waived), no "
+    "guards.* or robustness.* scenario failed or errored (unless waived), and the "
+    "harness reported no errors. ops.* scenarios are advisory warnings and never block.",
+    "Anything else is BLOCKED: when the harness cannot decide, it fails closed.",
+    "Exit codes: 0 ready, 1 blocked, 2 the harness could not run.",
+)
+
+EXIT_READY = 0
+EXIT_BLOCKED = 1
+
+
+class Decision(StrEnum):
+    """The launch decision."""
+
+    READY = "ready"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuestionVerdict:
+    """How one readiness question was answered, by which scenarios, and whether it blocks."""
+
+    id: str
+    text: str
+    answer: Answer
+    blocking_answer: Answer
+    scenario_ids: tuple[str, ...]
+    executed: tuple[str, ...]
+    decided_by: tuple[str, ...]
+    waiver: str | None = None
+
+    @property
+    def good_answer(self) -> Answer:
+        return Answer.NO if self.blocking_answer is Answer.YES else Answer.YES
+
+    @property
+    def blocks(self) -> bool:
+        return self.answer is not self.good_answer and self.waiver is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioVerdict:
+    """A scenario's effective status after waivers, and whether it blocks on its own."""
+
+    scenario_id: str
+    status: Status
+    blocks: bool
+    waiver: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Verdict:
+    """The launch decision with everything the report needs to explain it."""
+
+    decision: Decision
+    questions: tuple[QuestionVerdict, ...]
+    scenarios: tuple[ScenarioVerdict, ...]
+    reasons: tuple[str, ...]
+    warnings: tuple[str, ...]
+    harness_errors: tuple[str, ...]
+
+    @property
+    def ready(self) -> bool:
+        return self.decision is Decision.READY
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_READY if self.ready else EXIT_BLOCKED
+
+    def scenario(self, scenario_id: str) -> ScenarioVerdict | None:
+        return next((s for s in self.scenarios if s.scenario_id == scenario_id), None)
+
+
+def _waiver_map(run: RunResult) -> tuple[dict[str, str], list[str]]:
+    """Honoured waivers by target, and warnings about the ones that are not."""
+    honoured: dict[str, str] = {}
+    warnings: list[str] = []
+    question_ids = {q.id for q in QUESTIONS}
+    for waiver in run.waivers:
+        reason = waiver.reason.strip()
+        if waiver.target not in question_ids and waiver.target not in SCENARIOS_BY_ID:
+            warnings.append(f"waiver for unknown target {waiver.target!r} ignored")
+        elif not reason:
+            warnings.append(f"waiver for {waiver.target} has no written reason: not honoured")
+        else:
+            honoured[waiver.target] = reason
+    return honoured, warnings
+
+
+def _effective(result: ScenarioResult, waivers: dict[str, str]) -> tuple[Status, str | None]:
+    """A waiver in the manifest overrides whatever the scenario did."""
+    if result.scenario_id in waivers:
+        return Status.WAIVED, waivers[result.scenario_id]
+    if result.status is Status.WAIVED:
+        return Status.WAIVED, result.reason.strip() or "waived by the manifest"
+    return result.status, None
+
+
+def _leaves_unanswered(result: ScenarioResult, status: Status) -> bool:
+    """Errors and deselection leave a question open; not-applicable and waived do not."""
+    if status is Status.ERROR:
+        return True
+    return status is Status.SKIPPED and result.skip_kind is not SkipKind.NOT_APPLICABLE
+
+
+def _answer_question(
+    question: Question,
+    results: list[ScenarioResult],
+    waivers: dict[str, str],
+) -> QuestionVerdict:
+    scenario_ids = tuple(s.id for s in scenarios_for(question.id))
+    failed: list[str] = []
+    open_ids: list[str] = []
+    executed: list[str] = []
+    seen: set[str] = set()
+    for result in results:
+        if result.scenario_id not in scenario_ids:
+            continue
+        seen.add(result.scenario_id)
+        status, _ = _effective(result, waivers)
+        if status in (Status.PASS, Status.FAIL):
+            executed.append(result.scenario_id)
+        if status is Status.FAIL:
+            failed.append(result.scenario_id)
+        elif _leaves_unanswered(result, status):
+            open_ids.append(result.scenario_id)
+    missing = [sid for sid in scenario_ids if sid not in seen and sid not in waivers]
+    open_ids.extend(missing)
+
+    bad = question.blocking_answer
+    good = Answer.NO if bad is Answer.YES else Answer.YES
+    if failed:
+        answer, decided_by = bad, failed
+    elif open_ids or not executed:
+        answer, decided_by = Answer.UNANSWERED, open_ids
+    else:
+        answer, decided_by = good, executed
+    return QuestionVerdict(
+        id=question.id,
+        text=question.text,
+        answer=answer,
+        blocking_answer=bad,
+        scenario_ids=scenario_ids,
+        executed=tuple(_unique(executed)),
+        decided_by=tuple(_unique(decided_by)),
+        waiver=waivers.get(question.id),
+    )
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _question_reason(q: QuestionVerdict) -> str:
+    ids = ", ".join(q.decided_by)
+    if q.answer is Answer.UNANSWERED:
+        why = f" (not decided: {ids})" if ids else " (no scenario executed)"
+        return f"{q.id} is unanswered{why}: {q.text}"
+    return f"{q.id} answered {q.answer.value} ({ids}): {q.text}"
+
+
+def decide(run: RunResult) -> Verdict:
+    """Apply the rules of this module's docstring to a run."""
+    waivers, warnings = _waiver_map(run)
+    results = list(run.scenarios)
+    questions = tuple(_answer_question(q, results, waivers) for q in QUESTIONS)
+    waived_questions = {q.id for q in questions if q.waiver is not None}
+
+    reasons = [_question_reason(q) for q in questions if q.blocks]
+    verdicts: list[ScenarioVerdict] = []
+    for result in results:
+        status, waiver = _effective(result, waivers)
+        spec = SCENARIOS_BY_ID.get(result.scenario_id)
+        broken = status in (Status.FAIL, Status.ERROR)
+        blocks = False
+        if spec is not None and spec.advisory:
+            if broken:
+                warnings.append(
+                    f"advisory {result.scenario_id} {status.value}: {result.reason or 'no reason'}"
+                )
+        elif spec is not None and spec.question is not None:
+            blocks = (
+                spec.question not in waived_questions
+                and (broken or _leaves_unanswered(result, status))
+            )
+        elif broken:
+            # guards.*, robustness.* and any id the catalogue does not know: fail closed.
+            blocks = True
+            known = "" if spec is not None else " (not in the catalogue)"
+            reasons.append(
+                f"{result.scenario_id}{known} {status.value}: {result.reason or 'no reason given'}"
+            )
+        verdicts.append(
+            ScenarioVerdict(
+                scenario_id=result.scenario_id, status=status, blocks=blocks, waiver=waiver
+            )
+        )
+    reasons.extend(f"harness error: {err}" for err in run.harness_errors)
+    blocked = bool(reasons)
+    return Verdict(
+        decision=Decision.BLOCKED if blocked else Decision.READY,
+        questions=questions,
+        scenarios=tuple(verdicts),
+        reasons=tuple(reasons),
+        warnings=tuple(warnings),
+        harness_errors=tuple(run.harness_errors),
+    )
