@@ -1,1 +1,385 @@
-"""The pytest plugin (placeholder until the harness lands)."""
+"""The pytest plugin (entry point ``pytest11``): run the scenarios against a partner manifest.
+
+``pytest scenarios --partner MANIFEST -k duplicates`` starts one simulator and one partner
+per session (lazily: only when a scenario asks for them), gives each scenario a driver
+and an evidence recorder, and turns each test outcome into a :class:`ScenarioResult`
+(a partner finding → fail, a harness error → error) kept in the config stash.
+Cheap to import: the simulator and the driver load only when a fixture needs them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from conformance.results import ScenarioResult, SkipKind, Status
+
+if TYPE_CHECKING:
+    from conformance.checks.browser import BrowserLog, WebContext
+    from conformance.checks.provider import Provider
+    from conformance.driver.actions import Actions
+    from conformance.driver.driver import Driver
+    from conformance.driver.manifest import Manifest
+    from conformance.driver.partner import PartnerProcess
+    from conformance.driver.recorder import EvidenceRecorder
+    from conformance.redact import Redactor
+
+OPTION_PARTNER = "--partner"
+OPTION_PARTNER_ENV = "--partner-env"
+OPTION_OUT = "--conformance-out"
+MARKER = "threat"
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One test item's result, kept until the session ends."""
+
+    scenario_id: str
+    result: ScenarioResult
+
+
+@dataclass(slots=True)
+class PluginState:
+    """Everything the plugin keeps for a session (in the config stash, not in globals)."""
+
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    harness_errors: list[str] = field(default_factory=list)
+    partner_log: str = ""
+
+
+STATE_KEY = pytest.StashKey[PluginState]()
+RECORDER_KEY = pytest.StashKey["EvidenceRecorder"]()
+STARTED_KEY = pytest.StashKey[float]()
+# The runner's redactor (certify's), so every secret of the run is redacted in its output too.
+SHARED_REDACTOR_KEY = pytest.StashKey["Redactor"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "0Pools readiness harness")
+    group.addoption(
+        OPTION_PARTNER,
+        action="store",
+        default=None,
+        metavar="MANIFEST",
+        help="partner manifest (TOML or YAML); default: the bundled reference partner",
+    )
+    group.addoption(
+        OPTION_PARTNER_ENV,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for a partner the harness starts (repeatable)",
+    )
+    group.addoption(
+        OPTION_OUT,
+        action="store",
+        default=None,
+        metavar="DIR",
+        help="report directory: browser screenshots and the scanner's secrets.sarif go here",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(id, *, question=None): the catalogue scenario (DESIGN §4) a test decides, "
+        "and its readiness question (RQ1..RQ6)",
+    )
+    state(config)
+
+
+def state(config: pytest.Config) -> PluginState:
+    return config.stash.setdefault(STATE_KEY, PluginState())
+
+
+def threat_id(item: pytest.Item) -> str | None:
+    """The scenario id of a test, from its ``threat`` marker."""
+    marker = item.get_closest_marker(MARKER)
+    if marker is None:
+        return None
+    if not marker.args or not isinstance(marker.args[0], str):
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.threat needs a scenario id")
+    return marker.args[0]
+
+
+def bundled_fixtures() -> Path:
+    """The fixtures directory: the repo checkout's, or the copy bundled in the wheel."""
+    import conformance
+
+    package = Path(conformance.__file__).resolve().parent
+    checkout = package.parent / "fixtures"
+    if (checkout / "reference_partner" / "manifest.toml").is_file():
+        return checkout
+    return package / "_bundled" / "fixtures"
+
+
+def default_manifest_path() -> Path:
+    return bundled_fixtures() / "reference_partner" / "manifest.toml"
+
+
+def _env_pairs(values: list[str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise pytest.UsageError(f"{OPTION_PARTNER_ENV} expects NAME=VALUE, got {value!r}")
+        pairs[name] = text
+    return pairs
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Make ``-k`` match scenario ids (``-k expiry.boundary``) as well as test names."""
+    for item in items:
+        scenario_id = threat_id(item)
+        if scenario_id is not None:
+            item.extra_keyword_matches.add(scenario_id)
+            item.extra_keyword_matches.add(scenario_id.replace(".", "_"))
+
+
+# -- fixtures ------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def conformance_manifest(pytestconfig: pytest.Config) -> Manifest:
+    """The validated manifest of the partner under test."""
+    from conformance.driver.manifest import load_manifest
+
+    path = pytestconfig.getoption(OPTION_PARTNER) or default_manifest_path()
+    manifest = load_manifest(path)
+    return manifest.with_extra_env(_env_pairs(pytestconfig.getoption(OPTION_PARTNER_ENV)))
+
+
+@pytest.fixture(scope="session")
+def conformance_redactor(pytestconfig: pytest.Config) -> Redactor:
+    """Every per-run secret, redacted by value from evidence and logs (the runner's, if given)."""
+    from conformance.redact import Redactor
+
+    shared = pytestconfig.stash.get(SHARED_REDACTOR_KEY, None)
+    return shared if shared is not None else Redactor()
+
+
+@pytest.fixture(scope="session")
+def simulator(conformance_manifest: Manifest, conformance_redactor: Redactor) -> Iterator[Any]:
+    """The simulated provider, one per session, on 127.0.0.1."""
+    from conformance.simulator import Simulator, SimulatorSettings
+
+    settings = SimulatorSettings(
+        signature_scheme=conformance_manifest.provider.signature_scheme,
+        port=conformance_manifest.simulator_port or 0,
+    )
+    with Simulator(settings) as sim:
+        conformance_redactor.add(sim.control_token)
+        yield sim
+
+
+@dataclass(slots=True)
+class RunningPartner:
+    """The partner under test as the session sees it: process, provider identity, actions."""
+
+    process: PartnerProcess
+    partner_id: str
+    actions: Actions
+    provider: Provider
+
+
+@pytest.fixture(scope="session")
+def partner(
+    request: pytest.FixtureRequest,
+    simulator: Any,
+    conformance_manifest: Manifest,
+    conformance_redactor: Redactor,
+) -> Iterator[RunningPartner]:
+    """Provision the partner at the simulator, start it with fresh keys, stop it at the end."""
+    import os
+
+    from conformance.checks.provider import Provider
+    from conformance.driver.actions import Actions
+    from conformance.driver.partner import PartnerProcess, ProviderAccess
+    from conformance.simulator import PartnerSpec
+
+    manifest = conformance_manifest
+    process = PartnerProcess(manifest, redactor=conformance_redactor)
+    spec = PartnerSpec(
+        name=manifest.name,
+        webhook_url=process.webhook_url,
+        signature_scheme=manifest.provider.signature_scheme,
+    )
+    if manifest.credentials_env is not None:
+        names = manifest.credentials_env
+        spec = replace(
+            spec,
+            secret_key=os.environ.get(names.secret_key) or None,
+            webhook_secret=os.environ.get(names.webhook_secret) or None,
+            publishable_key=os.environ.get(names.publishable_key or "") or None,
+        )
+    creds = simulator.control.provision_partner(spec)
+    access = ProviderAccess(
+        api_url=simulator.api_url,
+        secret_key=creds.secret_key,
+        publishable_key=creds.publishable_key,
+        webhook_secret=creds.webhook_secret,
+        signature_scheme=manifest.provider.signature_scheme,
+    )
+    process.start(access)
+    actions = Actions(
+        manifest, process.base_url, redactor=conformance_redactor, liveness=process.exit_reason
+    )
+    try:
+        yield RunningPartner(
+            process=process,
+            partner_id=creds.partner_id,
+            actions=actions,
+            provider=Provider(simulator.control, creds.partner_id),
+        )
+    finally:
+        actions.close()
+        process.stop()
+        state(request.config).partner_log = process.log()
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest, conformance_redactor: Redactor) -> EvidenceRecorder:
+    """The evidence recorder of this scenario (its id comes from the ``threat`` marker)."""
+    from conformance.driver.recorder import EvidenceRecorder
+
+    scenario_id = threat_id(request.node) or request.node.name
+    recorder = EvidenceRecorder(scenario_id, redactor=conformance_redactor)
+    request.node.stash[RECORDER_KEY] = recorder
+    return recorder
+
+
+@pytest.fixture
+def driver(partner: RunningPartner, evidence: EvidenceRecorder) -> Iterator[Driver]:
+    """Acts on the partner through its manifest, recording each call as evidence."""
+    from conformance.driver.driver import Driver
+    from conformance.errors import PartnerUnreachable
+
+    dead = partner.process.exit_reason()
+    if dead:
+        raise PartnerUnreachable(
+            f"the partner is not running ({dead}); log tail:\n" + partner.process.log_tail(20)
+        )
+    mark = partner.process.mark()
+    yield Driver(partner.actions, evidence)
+    evidence.partner_log = partner.process.log_since(mark)[-20000:]
+
+
+@pytest.fixture
+def provider(partner: RunningPartner, evidence: EvidenceRecorder) -> Iterator[Provider]:
+    """The simulated provider's view of this partner, with faults and scripts scoped to the test."""
+    view = partner.provider.bind(evidence)
+    try:
+        yield view
+    finally:
+        view.reset()
+
+
+@pytest.fixture(scope="session")
+def conformance_out_dir(pytestconfig: pytest.Config) -> Path | None:
+    """The report directory (``--conformance-out``; the runner's ``out_dir``), if any."""
+    value = pytestconfig.getoption(OPTION_OUT)
+    return Path(value) if value else None
+
+
+@pytest.fixture(scope="session")
+def browser_log() -> BrowserLog:
+    """Every request every browser scenario of the session made."""
+    from conformance.checks.browser import BrowserLog
+
+    return BrowserLog()
+
+
+@pytest.fixture
+def web(request: pytest.FixtureRequest) -> WebContext:
+    """A browser scenario's context; skipped as not applicable without a [web] section."""
+    from conformance.checks.browser import web_context
+
+    return web_context(request)
+
+
+# -- outcomes ------------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[STARTED_KEY] = time.monotonic()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    scenario_id = threat_id(item)
+    if scenario_id is None:
+        return report
+    outcomes = state(item.config).outcomes
+    previous = outcomes.get(item.nodeid)
+    result = _result(item, call, report, scenario_id)
+    if result is not None and (previous is None or _worse(result, previous.result)):
+        outcomes[item.nodeid] = Outcome(scenario_id=scenario_id, result=result)
+    return report
+
+
+_RANK = {Status.SKIPPED: 0, Status.PASS: 1, Status.ERROR: 2, Status.FAIL: 3, Status.WAIVED: 0}
+
+
+def _worse(new: ScenarioResult, old: ScenarioResult) -> bool:
+    return _RANK[new.status] > _RANK[old.status]
+
+
+def _result(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, scenario_id: str
+) -> ScenarioResult | None:
+    from conformance.driver.recorder import PartnerFindings, reason_line
+    from conformance.errors import ConformanceError
+    from conformance.evidence import Evidence
+    from conformance.findings import Finding
+
+    recorder = item.stash.get(RECORDER_KEY, None)
+    evidence = recorder.evidence() if recorder is not None else Evidence()
+    redact: Callable[[str], str] = (
+        recorder.redactor.text if recorder is not None else (lambda text: text)
+    )
+    duration = time.monotonic() - item.stash.get(STARTED_KEY, time.monotonic())
+    def make(status: Status, reason: str = "", findings: tuple[Finding, ...] = (),
+             skip_kind: SkipKind | None = None) -> ScenarioResult:
+        return ScenarioResult(
+            scenario_id=scenario_id, status=status, reason=reason, findings=findings,
+            duration_s=round(duration, 3), evidence=evidence, skip_kind=skip_kind,
+        )
+
+    if report.when == "call" and report.passed:
+        # A pass may carry advisory findings (e.g. a page that sent two accepts, deduped).
+        advisories = tuple(
+            f for f in (recorder.findings if recorder is not None else ())
+            if f.severity.value == "advisory"
+        )
+        return make(Status.PASS, findings=advisories)
+    if report.skipped:
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else "skipped"
+        return make(Status.SKIPPED, redact(reason.removeprefix("Skipped: ")),
+                    skip_kind=SkipKind.NOT_APPLICABLE)
+    if not report.failed:
+        return None
+    exc = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(exc, PartnerFindings):
+        return make(Status.FAIL, reason_line(exc.findings), exc.findings)
+    if isinstance(exc, ConformanceError):
+        reason = f"harness error: {type(exc).__name__}: {exc}"
+    elif isinstance(exc, AssertionError) and report.when == "call":
+        # A plain assert about the partner's behaviour: a failure, with any findings so far.
+        findings = recorder.findings if recorder is not None else ()
+        return make(Status.FAIL, redact(reason_line(findings) or str(exc).splitlines()[0]),
+                    findings)
+    elif exc is not None:
+        reason = f"harness error in {report.when}: {type(exc).__name__}: {exc}"
+    else:
+        reason = f"harness error in {report.when}"
+    return make(Status.ERROR, redact(reason.splitlines()[0][:500]))
+
+
+def item_results(config: pytest.Config) -> dict[str, Outcome]:
+    """The results recorded so far, by test node id."""
+    return state(config).outcomes

@@ -1,0 +1,1 @@
+"""Shared scenario steps and decisions: written once, read by every scenario module."""

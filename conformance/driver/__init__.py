@@ -1,0 +1,1 @@
+"""Driving a partner: its manifest, its process, its actions, and the evidence recorded."""

@@ -1,0 +1,51 @@
+"""Advisory — stuck reserved trades raise an alert an operator can act on."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.checks.provider import Provider
+from conformance.checks.steps import CannotArrange, eventually, fresh_order, wait_for_trade
+from conformance.driver.driver import Driver
+from conformance.driver.recorder import EvidenceRecorder
+
+
+@pytest.mark.threat("ops.stuck_reserved_alert")
+def test_stuck_reserved_trade_alerts(
+    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+) -> None:
+    if not driver.has("alerts"):
+        pytest.skip("the manifest declares no alerts action")
+    threshold = driver.manifest.provider.alert_threshold_s
+    if threshold is None:
+        pytest.skip("the manifest declares no provider.alert_threshold_seconds")
+    provider.script_next("reserved")
+    order = fresh_order(driver, provider)
+    driver.accept(order.order_ref, account=order.account)
+    trade = wait_for_trade(provider, order.quote_id)
+    if trade is None:
+        raise CannotArrange(f"accept of {order.order_ref} made no trade")
+    evidence.ids(transact_id=trade.id)
+
+    def alerted() -> bool:
+        answer = driver.alerts(account=order.account)
+        return any(
+            order.order_ref == item.get("order_ref")
+            or trade.id == item.get("transact_id")
+            or order.quote_id == item.get("quote_id")
+            for item in answer.items
+        )
+
+    shown = eventually(alerted, bound_s=threshold + 4 * driver.poll_interval_s + 2, interval_s=0.5)
+    polls = provider.polls(order.quote_id)
+    evidence.step("provider", f"{len(polls)} status poll(s) of the reserved trade")
+    evidence.check(
+        shown,
+        f"trade {trade.id} stayed reserved past the {threshold:g} s threshold and is not in "
+        "the partner's alerts.",
+        fix="alert on trades that stay reserved across polls past your threshold",
+        order_ref=order.order_ref,
+        transact_id=trade.id,
+    )
+    provider.move(trade.id, "released")
+    evidence.decide()

@@ -1,0 +1,41 @@
+"""RQ6 — the partner drives reserved trades to a terminal status by polling, not only by webhook."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.checks.provider import Provider
+from conformance.checks.steps import CannotArrange, fresh_order, wait_for_trade
+from conformance.driver.driver import Driver
+from conformance.driver.recorder import EvidenceRecorder
+
+
+@pytest.mark.threat("settlement.partner_polls", question="RQ6")
+def test_partner_polls_to_terminal(
+    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+) -> None:
+    provider.hold_webhooks(True)  # no webhook: only a status poll advances this trade
+    provider.script_next("settled", polls=2)
+    order = fresh_order(driver, provider)
+    mark = provider.mark()
+    driver.accept(order.order_ref, account=order.account)
+    trade = wait_for_trade(provider, order.quote_id)
+    if trade is None:
+        raise CannotArrange(f"accept of {order.order_ref} made no trade")
+    evidence.ids(transact_id=trade.id)
+    final = driver.wait_for(order.order_ref, account=order.account, categories=("done",))
+    polls = provider.polls(order.quote_id, since=mark)
+    provider.record_journal(polls[:10])
+    status = provider.trade(trade.id).status
+    evidence.step("provider", f"trade {trade.id} is {status}; {len(polls)} status poll(s)")
+    evidence.check(
+        bool(polls) and status == "settled" and driver.category(final) == "done",
+        f"with no webhook, order {order.order_ref} stayed {final.get('status')!r}: the partner "
+        f"made {len(polls)} status poll(s) and trade {trade.id} is {status!r}.",
+        fix="poll GET /pools/transactions/{quoteId} for every reserved trade (it is what "
+        "advances settlement) instead of waiting for a webhook",
+        order_ref=order.order_ref,
+        transact_id=trade.id,
+    )
+    provider.hold_webhooks(False)
+    evidence.decide()
