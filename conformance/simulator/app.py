@@ -1,0 +1,501 @@
+"""The ASGI app: the 12 documented operations under /v1, the journal, faults, /_sim/."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import re
+import sys
+import traceback
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from conformance.simulator import ids
+from conformance.simulator.clock import parse_iso
+from conformance.simulator.errors import ApiError, envelope_bytes, invalid
+from conformance.simulator.faults import FaultSpec
+from conformance.simulator.idempotency import StoredReply, fingerprint
+from conformance.simulator.models import SIDES, TRADE_STATUSES, JournalEntry, Partner, money
+
+if TYPE_CHECKING:
+    from conformance.simulator.runtime import Core
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+JSON = "application/json"
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(slots=True, kw_only=True)
+class Request:
+    """What a handler sees: the decoded request and the partner already authenticated."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    raw_query: str
+    headers: dict[str, str]
+    body: bytes
+    request_id: str
+    params: dict[str, str] = field(default_factory=dict)
+    partner: Partner | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def json(self) -> Any:
+        """The body as JSON; a clear 400 naming the problem otherwise."""
+        if not self.body.strip():
+            raise invalid("body", "a JSON object is required")
+        return parse_json(self.body)
+
+
+@dataclass(slots=True, kw_only=True)
+class Response:
+    """An answer to send; ``finish`` runs once it is committed to the wire (or abandoned)."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    finish: Callable[[], None] | None = None
+    replayed: bool = False
+
+
+def parse_json(body: bytes) -> Any:
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    def finite(text: str) -> float:
+        value = float(text)
+        if math.isinf(value):
+            raise ValueError(f"number {text[:20]} is out of range")
+        return value
+
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=refuse, parse_float=finite)
+    except UnicodeDecodeError:
+        raise invalid("body", "must be UTF-8 encoded JSON") from None
+    except RecursionError:
+        raise invalid("body", "JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise invalid("body", f"malformed JSON ({exc})") from None
+
+
+def json_response(status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> Response:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return Response(status=status, body=body, headers=list(headers or []))
+
+
+def error_response(exc: ApiError, request_id: str) -> Response:
+    body = envelope_bytes(exc.status, exc.code, exc.message, request_id)
+    return Response(status=exc.status, body=body, headers=list(exc.headers.items()))
+
+
+def bearer(headers: dict[str, str]) -> str | None:
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+Handler = Callable[["PartnerApi", Request], Awaitable[Response]]
+ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    (method, re.compile(pattern), name)
+    for method, pattern, name in (
+        ("GET", r"^/v1/pools$", "list_pools"),
+        ("GET", r"^/v1/pools/funding$", "funding"),
+        ("GET", r"^/v1/pools/ledger$", "ledger"),
+        ("GET", r"^/v1/pools/trades$", "list_trades"),
+        ("GET", r"^/v1/pools/trades/(?P<transact_id>[^/]+)$", "get_trade"),
+        ("GET", r"^/v1/pools/quotes/(?P<quote_id>[^/]+)$", "get_quote"),
+        ("POST", r"^/v1/pools/quotes/(?P<quote_id>[^/]+)/reject$", "reject_quote"),
+        ("GET", r"^/v1/pools/transactions/(?P<quote_id>[^/]+)$", "poll"),
+        ("GET", r"^/v1/pools/(?P<pool_id>[^/]+)/capabilities$", "capabilities"),
+        ("GET", r"^/v1/pools/(?P<pool_id>[^/]+)/balance$", "balance"),
+        ("POST", r"^/v1/pools/(?P<pool_id>[^/]+)/quote$", "create_quote"),
+        ("POST", r"^/v1/pools/(?P<pool_id>[^/]+)/transact$", "transact"),
+    )
+]
+
+
+def route(method: str, path: str) -> tuple[str, dict[str, str]]:
+    """The handler name and path params; 404 for no route, 405 for the wrong method."""
+    allowed: list[str] = []
+    for route_method, pattern, name in ROUTES:
+        found = pattern.match(path)
+        if found:
+            if route_method == method:
+                return name, found.groupdict()
+            allowed.append(route_method)
+    if allowed:
+        raise ApiError(405, "method_not_allowed", f"{method} is not allowed on {path}",
+                       headers={"Allow": ", ".join(sorted(set(allowed)))})
+    raise ApiError(404, "not_found", f"no route {method} {path}")
+
+
+def _limit(raw: str | None, *, default: int, low: int, high: int, clamp: bool) -> int:
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"-?\d+", raw):
+        raise invalid("limit", "must be an integer")
+    digits = raw.lstrip("-")
+    # Any integer is accepted; one too long to parse is simply out of range on its side.
+    value = int(raw) if len(digits) <= 18 else (-(10**18) if raw.startswith("-") else 10**18)
+    if clamp:
+        return min(max(value, low), high)
+    if not low <= value <= high:
+        raise invalid("limit", f"must be between {low} and {high}")
+    return value
+
+
+class PartnerApi:
+    """The 12 operations; each takes an authenticated request and returns a Response."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.store = core.store
+
+    def _partner(self, request: Request) -> Partner:
+        assert request.partner is not None
+        return request.partner
+
+    async def list_pools(self, request: Request) -> Response:
+        partner = self._partner(request)
+        pools = [
+            {"id": pool.id, "pair": pool.pair, "fiatCurrency": pool.fiat_currency,
+             "cryptoCurrency": pool.crypto_currency,
+             "available": pool.available and partner.status == "active"
+             and partner.kyc_status == "approved" and pool.id in partner.allowed_pools}
+            for pool in self.store.listed_pools(partner)
+        ]
+        return json_response(200, {"pools": pools})
+
+    async def capabilities(self, request: Request) -> Response:
+        partner = self._partner(request)
+        pool = self.store.gate(partner, request.params["pool_id"])
+        sides = [side for side in pool.sides]
+        return json_response(200, {
+            "poolId": pool.id, "pair": pool.pair, "fiatCurrency": pool.fiat_currency,
+            "cryptoCurrency": pool.crypto_currency,
+            "supportedNetworks": list(pool.supported_networks), "sides": sides,
+            "tier": partner.tier, "drawFeeBps": partner.fee_bps,
+            "spreadCapBps": partner.spread_cap_bps, "minOrderUsdt": str(partner.min_order_usdt),
+            "maxOrderUsdt": None if partner.max_order_usdt is None
+            else str(partner.max_order_usdt),
+        })
+
+    async def balance(self, request: Request) -> Response:
+        partner = self._partner(request)
+        pool = self.store.gate(partner, request.params["pool_id"])
+        with self.store.lock:
+            balance = self.store.balances[partner.id]
+        return json_response(200, {
+            "poolId": pool.id, "available": pool.available, "currency": "EUR",
+            "balance": money(balance, 2) if partner.balance_gate else None,
+            "tier": partner.tier, "allowedPools": list(partner.allowed_pools),
+        })
+
+    async def funding(self, request: Request) -> Response:
+        partner = self._partner(request)
+        currency = request.query.get("currency", "EUR")
+        if currency != "EUR":
+            raise invalid("currency", "only EUR funding is supported")
+        return json_response(200, {
+            "currency": "EUR", "iban": partner.funding_iban,
+            "reference": f"ZP-{partner.id.upper()}",
+            "instructions": "Send a SEPA transfer quoting the reference; the simulator credits"
+            " the balance through its control plane.",
+        })
+
+    async def create_quote(self, request: Request) -> Response:
+        partner = self._partner(request)
+        self.store.gate(partner, request.params["pool_id"])
+        answer = self.store.create_quote(partner, request.params["pool_id"], request.json())
+        request.notes.extend(answer.notes)
+        return json_response(200, answer.body)
+
+    async def get_quote(self, request: Request) -> Response:
+        return json_response(200, self.store.read_quote(self._partner(request),
+                                                        request.params["quote_id"]))
+
+    async def reject_quote(self, request: Request) -> Response:
+        return json_response(200, self.store.reject_quote(self._partner(request),
+                                                          request.params["quote_id"]))
+
+    async def transact(self, request: Request) -> Response:
+        partner = self._partner(request)
+        pool_id = request.params["pool_id"]
+        self.store.gate(partner, pool_id)
+        key = request.headers.get("idempotency-key")
+        if key is None or not key.strip():
+            raise ApiError(400, "idempotency_key_required",
+                           "Idempotency-Key: header is required on transact")
+        if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise invalid("Idempotency-Key", f"must be 1-{MAX_KEY_LENGTH} printable characters")
+        fp = fingerprint(request.method, request.path, request.body)
+        body: Any
+        try:
+            body = request.json()
+        except ApiError as exc:
+            body = exc
+        answer = self.store.transact(partner, pool_id, key, fp, body)
+        if answer.replay is not None:
+            reply = answer.replay
+            return Response(status=reply.status, body=reply.body,
+                            headers=[*reply.headers, ("Idempotent-Replayed", "true")],
+                            replayed=True)
+        assert answer.trade is not None
+        response = json_response(200, answer.trade.to_json())
+        if not answer.created:
+            request.notes.append("consumed quote: returned its trade")
+        stored = StoredReply(fingerprint=fp, status=200, headers=(), body=response.body,
+                             stored_at=self.core.clock.now())
+        quote_id = answer.trade.quote_id
+        response.finish = lambda: self.store.finish_transact(partner.id, key, quote_id, stored)
+        return response
+
+    async def poll(self, request: Request) -> Response:
+        trade = self.store.poll(self._partner(request), request.params["quote_id"])
+        return json_response(200, trade.to_json())
+
+    async def get_trade(self, request: Request) -> Response:
+        trade = self.store.own_trade(self._partner(request), request.params["transact_id"])
+        return json_response(200, trade.to_json())
+
+    async def list_trades(self, request: Request) -> Response:
+        partner = self._partner(request)
+        query = request.query
+        limit = _limit(query.get("limit"), default=50, low=1, high=100, clamp=False)
+        side, status = query.get("side"), query.get("status")
+        if side is not None and side not in SIDES:
+            raise invalid("side", f"must be one of {', '.join(SIDES)}")
+        if status is not None and status not in TRADE_STATUSES:
+            raise invalid("status", f"must be one of {', '.join(TRADE_STATUSES)}")
+        bounds = {}
+        for name in ("created_after", "created_before"):
+            if query.get(name):
+                try:
+                    bounds[name] = parse_iso(query[name])
+                except ValueError:
+                    raise invalid(name, "must be an ISO 8601 timestamp") from None
+        with self.store.lock:
+            trades = sorted((t for t in self.store.trades.values() if t.partner_id == partner.id),
+                            key=lambda t: t.seq, reverse=True)
+        cursor = query.get("cursor")
+        if cursor:
+            seqs = [t.seq for t in trades if t.id == cursor]
+            if not seqs:
+                raise invalid("cursor", "unknown cursor")
+            trades = [t for t in trades if t.seq < seqs[0]]
+        chosen = [
+            t for t in trades
+            if (side is None or t.side == side) and (status is None or t.status == status)
+            and ("created_after" not in bounds or t.created_at > bounds["created_after"])
+            and ("created_before" not in bounds or t.created_at < bounds["created_before"])
+        ]
+        page = chosen[:limit]
+        has_more = len(chosen) > limit
+        return json_response(200, {
+            "trades": [t.to_json() for t in page], "hasMore": has_more,
+            "nextCursor": page[-1].id if has_more else None,
+        })
+
+    async def ledger(self, request: Request) -> Response:
+        partner = self._partner(request)
+        query = request.query
+        currency = query.get("currency", "EUR")
+        if currency != "EUR":
+            raise invalid("currency", "only EUR ledgers exist")
+        limit = _limit(query.get("limit"), default=50, low=1, high=200, clamp=True)
+        with self.store.lock:
+            entries = list(reversed(self.store.ledger[partner.id]))
+            available = self.store.balances[partner.id]
+        cursor = query.get("cursor")
+        if cursor:
+            index = next((i for i, e in enumerate(entries) if e.id == cursor), None)
+            if index is None:
+                raise invalid("cursor", "unknown cursor")
+            entries = entries[index + 1:]
+        page = entries[:limit]
+        has_more = len(entries) > limit
+        return json_response(200, {
+            "currency": "EUR", "available": money(available, 2),
+            "entries": [e.to_json() for e in page], "hasMore": has_more,
+            "nextCursor": page[-1].id if has_more else None,
+        })
+
+
+class App:
+    """The ASGI application: partner API, OpenAPI document, and the control plane."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.api = PartnerApi(core)
+        self.bugs: list[str] = []  # tracebacks of real bugs (a 5xx api_error was sent)
+        from conformance.simulator.control_http import ControlApi
+
+        self.control = ControlApi(core)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        body, too_large = await self._read_body(scope, receive)
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        request = Request(
+            method=scope["method"].upper(), path=scope["path"],
+            query={k: v for k, v in urllib.parse.parse_qsl(raw_query, keep_blank_values=True)},
+            raw_query=raw_query,
+            headers={k.decode("latin-1").lower(): v.decode("latin-1")
+                     for k, v in scope.get("headers", [])},
+            body=body, request_id=ids.request_id(),
+        )
+        if request.path == "/_sim" or request.path.startswith("/_sim/"):
+            response = await self._guard(self.control.handle(request, too_large), request)
+            await self._send(send, response, request)
+            return
+        await self._partner_request(scope, send, request, too_large)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> tuple[bytes, bool]:
+        limit = self.core.settings.max_body_bytes
+        too_large = bool(scope.get("extensions", {}).get("zeropools.body_too_large"))
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                too_large = True
+            elif chunk:
+                chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        return (b"" if too_large else b"".join(chunks)), too_large
+
+    async def _guard(self, work: Awaitable[Response], request: Request) -> Response:
+        try:
+            return await work
+        except ApiError as exc:
+            return error_response(exc, request.request_id)
+        except Exception:  # a real bug: answer the 5xx envelope, keep the traceback for tests
+            self.bugs.append(traceback.format_exc())
+            print(self.bugs[-1], file=sys.stderr)
+            return error_response(ApiError(500, "api_error", "internal simulator error"),
+                                  request.request_id)
+
+    async def _partner_request(
+        self, scope: Scope, send: Send, request: Request, too_large: bool
+    ) -> None:
+        partner, kind = self.core.store.authenticate(bearer(request.headers))
+        if kind == "unknown" and bearer(request.headers) == self.core.control_token:
+            kind = "control"
+        request.partner = partner
+        fault: FaultSpec | None = None
+
+        async def work() -> Response:
+            nonlocal fault
+            if too_large:
+                raise ApiError(413, "payload_too_large",
+                               f"body: larger than {self.core.settings.max_body_bytes} bytes")
+            if request.method == "GET" and request.path in ("/openapi.json", "/v1/openapi.json"):
+                return self._openapi()
+            if kind == "live":
+                raise ApiError(403, "key_mode_mismatch", "live keys cannot call the sandbox")
+            if partner is None:
+                raise ApiError(401, "unauthorized", "a valid Bearer API key is required")
+            name, params = route(request.method, request.path)
+            if kind == "publishable" and name != "list_pools":
+                raise ApiError(403, "publishable_key_not_allowed",
+                               "publishable keys may only call GET /pools")
+            request.params = params
+            fault = self.core.faults.take(request.method, request.path, partner.id)
+            if fault is not None and fault.action == "error":
+                headers = {} if fault.retry_after is None else {
+                    "Retry-After": str(fault.retry_after)}
+                raise ApiError(fault.status, fault.code, fault.message, headers=headers)
+            handler: Handler = getattr(PartnerApi, name)
+            return await handler(self.api, request)
+
+        response = await self._guard(work(), request)
+        reset = False
+        try:
+            if fault is not None and response.status < 400:
+                reset = await self._apply_fault(fault, response, request)
+        finally:
+            if response.finish is not None:
+                response.finish()
+        self._journal(request, kind, response, fault, reset)
+        if reset:
+            socket = scope.get("extensions", {}).get("zeropools.socket")
+            if socket is not None:
+                socket.abort()
+                return
+        await self._send(send, response, request)
+
+    async def _apply_fault(self, fault: FaultSpec, response: Response, request: Request) -> bool:
+        """Run a fault on a committed answer; True when the connection must be reset."""
+        if fault.action == "delay":
+            await asyncio.sleep(fault.delay_seconds)
+        elif fault.action == "webhook_before_response" and request.params.get("pool_id"):
+            trade = json.loads(response.body)
+            if "transactId" in trade:
+                _, events = self.core.store.script(trade["transactId"], "settled", now=True,
+                                                   emit=False)
+                for event in events:
+                    await self.core.dispatcher.deliver_first_then_retry(event)
+        return fault.action == "reset_after_commit"
+
+    def _openapi(self) -> Response:
+        path = Path(self.core.settings.openapi_path or Path(__file__).with_name("openapi.yaml"))
+        if not path.is_file():
+            raise ApiError(404, "not_found", "no OpenAPI document is bundled")
+        import yaml
+
+        return json_response(200, yaml.safe_load(path.read_text(encoding="utf-8")))
+
+    def _journal(
+        self, request: Request, kind: str, response: Response, fault: FaultSpec | None,
+        reset: bool,
+    ) -> None:
+        redactor = self.core.redactor
+        try:
+            parsed = redactor.data(parse_json(request.body)) if request.body else None
+        except ApiError:
+            parsed = None
+        key = request.headers.get("idempotency-key")
+        self.core.journal.append(JournalEntry(
+            seq=0, at=self.core.clock.now(), method=request.method, path=request.path,
+            query=redactor.text(request.raw_query),
+            partner_id=request.partner.id if request.partner else None, key_kind=kind,
+            idempotency_key=None if key is None else redactor.text(key), body=parsed,
+            body_digest=hashlib.sha256(request.body).hexdigest(), status=response.status,
+            request_id=request.request_id, origin=request.headers.get("origin"),
+            user_agent=request.headers.get("user-agent"),
+            fault=None if fault is None else fault.name, reset=reset,
+            replayed=response.replayed, notes=tuple(request.notes),
+        ))
+
+    async def _send(self, send: Send, response: Response, request: Request) -> None:
+        headers = [(b"content-type", JSON.encode()),
+                   (b"content-length", str(len(response.body)).encode()),
+                   (b"x-request-id", request.request_id.encode())]
+        headers += [(k.lower().encode(), v.encode()) for k, v in response.headers]
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})

@@ -1,0 +1,58 @@
+"""Identifiers in the documented shapes: ``pq_test_…``, ``txn_test_…``, ``req_…``."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+
+def _token(nbytes: int = 12) -> str:
+    return secrets.token_hex(nbytes)
+
+
+def quote_id() -> str:
+    return f"pq_test_{_token()}"
+
+
+def transact_id() -> str:
+    return f"txn_test_{_token()}"
+
+
+def request_id() -> str:
+    return f"req_test_{_token()}"
+
+
+def ledger_entry_id() -> str:
+    return f"le_test_{_token()}"
+
+
+def partner_id() -> str:
+    return f"ptn_test_{_token(6)}"
+
+
+def fault_id() -> str:
+    return f"flt_{_token(6)}"
+
+
+def secret_key() -> str:
+    return f"sk_test_{secrets.token_urlsafe(24)}"
+
+
+def publishable_key() -> str:
+    return f"pk_test_{secrets.token_urlsafe(24)}"
+
+
+def webhook_secret() -> str:
+    """A ``whsec_`` secret whose tail is base64, so Standard Webhooks can use it too."""
+    import base64
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def control_token() -> str:
+    return f"simctl_{secrets.token_urlsafe(24)}"
+
+
+def event_id(transact: str, event_type: str) -> str:
+    """The documented stable dedupe key: sha256 hex of ``"<txnId>:<eventType>"``."""
+    return hashlib.sha256(f"{transact}:{event_type}".encode()).hexdigest()

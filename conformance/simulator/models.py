@@ -1,0 +1,356 @@
+"""The simulator's records: frozen, keyword-only, money as Decimal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from conformance.simulator.clock import iso
+
+Side = Literal["on_ramp", "off_ramp"]
+TradeStatus = Literal["reserved", "settled", "failed", "released", "returned"]
+QuoteStatus = Literal["active", "consumed", "expired", "rejected"]
+LedgerReason = Literal["payin_credit", "buy_debit", "buy_refund"]
+
+SIDES: tuple[str, ...] = ("on_ramp", "off_ramp")
+TRADE_STATUSES: tuple[str, ...] = ("reserved", "settled", "failed", "released", "returned")
+TERMINAL_EVENT_TYPES: dict[str, str] = {
+    "settled": "pool.transaction.settled",
+    "failed": "pool.transaction.failed",
+    "released": "pool.transaction.released",
+}
+
+
+def money(value: Decimal, places: int = 2) -> str:
+    """A decimal string with a fixed number of places."""
+    return str(value.quantize(Decimal(1).scaleb(-places)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pool:
+    """A liquidity pool the simulator offers (mid rate is fiat → crypto)."""
+
+    id: str
+    fiat_currency: str
+    crypto_currency: str
+    mid_rate: Decimal
+    supported_networks: tuple[str, ...] = ("tron", "ethereum", "polygon")
+    sides: tuple[str, ...] = ("on_ramp", "off_ramp")
+    available: bool = True
+
+    @property
+    def pair(self) -> str:
+        return f"{self.fiat_currency}/{self.crypto_currency}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Partner:
+    """A provisioned partner: keys, entitlement, limits and webhook settings."""
+
+    id: str
+    name: str
+    secret_key: str
+    publishable_key: str
+    webhook_secret: str
+    webhook_url: str | None
+    status: str
+    kyc_status: str
+    enabled: bool
+    pools: tuple[str, ...]
+    allowed_pools: tuple[str, ...]
+    tier: str
+    spread_bps: int
+    fee_bps: int
+    spread_cap_bps: int
+    min_order_usdt: Decimal
+    max_order_usdt: Decimal | None
+    velocity_cap: Decimal | None
+    balance_gate: bool
+    quote_ttl_seconds: float
+    off_ramp_enabled: bool
+    signature_scheme: str
+    funding_iban: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartnerCredentials:
+    """What a provisioned partner is given to call the API and verify webhooks."""
+
+    partner_id: str
+    secret_key: str
+    publishable_key: str
+    webhook_secret: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockReading:
+    """The simulator's time and how far it is shifted from real time."""
+
+    now: datetime
+    offset_seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"now": iso(self.now), "offsetSeconds": self.offset_seconds}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutcomePlan:
+    """How a trade created later resolves: which status, on which poll."""
+
+    status: str = "settled"
+    polls: int = 1
+
+    def __post_init__(self) -> None:
+        if self.status not in ("settled", "failed", "released", "returned", "reserved"):
+            raise ValueError(f"status: unknown outcome {self.status!r}")
+        if self.polls < 1:
+            raise ValueError("polls: must be at least 1")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quote:
+    """A firm quote: a persisted single-use lock on price, amounts and destination."""
+
+    id: str
+    partner_id: str
+    pool_id: str
+    side: str
+    fiat_currency: str
+    crypto_currency: str
+    fiat_amount: Decimal
+    crypto_amount: Decimal
+    rate: Decimal
+    spread_bps: int
+    fee_bps: int
+    crypto_network: str
+    dest_address: str | None
+    min_order_usdt: Decimal
+    max_order_usdt: Decimal | None
+    created_at: datetime
+    expires_at: datetime
+    rejected_at: datetime | None = None
+    transact_id: str | None = None
+
+    @property
+    def total_bps(self) -> int:
+        return self.spread_bps + self.fee_bps
+
+    def status_at(self, now: datetime) -> str:
+        """Derived status; precedence rejected > consumed > expired > active."""
+        if self.rejected_at is not None:
+            return "rejected"
+        if self.transact_id is not None:
+            return "consumed"
+        if now >= self.expires_at:
+            return "expired"
+        return "active"
+
+    def to_json(self, now: datetime) -> dict[str, Any]:
+        return {
+            "available": True,
+            "type": "firm",
+            "executable": self.status_at(now) == "active",
+            "quoteId": self.id,
+            "poolId": self.pool_id,
+            "side": self.side,
+            "status": self.status_at(now),
+            "fiatCurrency": self.fiat_currency,
+            "cryptoCurrency": self.crypto_currency,
+            "fiatAmount": money(self.fiat_amount, 2),
+            "cryptoAmount": money(self.crypto_amount, 6),
+            "rate": str(self.rate),
+            "spreadBps": self.spread_bps,
+            "feeBps": self.fee_bps,
+            "totalBps": self.total_bps,
+            "cryptoNetwork": self.crypto_network,
+            "destAddress": self.dest_address,
+            "minOrderUsdt": str(self.min_order_usdt),
+            "maxOrderUsdt": None if self.max_order_usdt is None else str(self.max_order_usdt),
+            "createdAt": iso(self.created_at),
+            "expiresAt": iso(self.expires_at),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Trade:
+    """A trade created by transact; its outcome advances only on status polls."""
+
+    id: str
+    seq: int
+    partner_id: str
+    quote_id: str
+    pool_id: str
+    side: str
+    status: str
+    fiat_currency: str
+    crypto_currency: str
+    fiat_amount: Decimal
+    crypto_amount: Decimal
+    rate: Decimal
+    crypto_network: str
+    dest_address: str | None
+    idempotency_key: str
+    created_at: datetime
+    updated_at: datetime
+    plan: OutcomePlan = field(default_factory=OutcomePlan)
+    polls: int = 0
+    return_pending: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "transactId": self.id,
+            "quoteId": self.quote_id,
+            "poolId": self.pool_id,
+            "side": self.side,
+            "status": self.status,
+            "fiatCurrency": self.fiat_currency,
+            "cryptoCurrency": self.crypto_currency,
+            "fiatAmount": money(self.fiat_amount, 2),
+            "cryptoAmount": money(self.crypto_amount, 6),
+            "rate": str(self.rate),
+            "cryptoNetwork": self.crypto_network,
+            "destAddress": self.dest_address,
+            "createdAt": iso(self.created_at),
+            "updatedAt": iso(self.updated_at),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerEntry:
+    """One movement of the partner's prefunded balance."""
+
+    id: str
+    seq: int
+    partner_id: str
+    currency: str
+    delta: Decimal
+    reason: str
+    ref: str
+    transact_id: str | None
+    balance_after: Decimal
+    created_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "delta": money(self.delta, 2),
+            "reason": self.reason,
+            "ref": self.ref,
+            "transactId": self.transact_id,
+            "currency": self.currency,
+            "balanceAfter": money(self.balance_after, 2),
+            "createdAt": iso(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookEvent:
+    """A terminal-status event; eventId is sha256 of ``"<txnId>:<eventType>"``."""
+
+    id: str
+    type: str
+    partner_id: str
+    created_at: datetime
+    transact_id: str
+    quote_id: str
+    pool_id: str
+    status: str
+    fiat_amount: Decimal
+    crypto_amount: Decimal
+    ledger_ref: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "eventId": self.id,
+            "type": self.type,
+            "createdAt": iso(self.created_at),
+            "data": {
+                "transactId": self.transact_id,
+                "quoteId": self.quote_id,
+                "poolId": self.pool_id,
+                "status": self.status,
+                "fiatAmount": money(self.fiat_amount, 2),
+                "cryptoAmount": money(self.crypto_amount, 6),
+                "ledgerRef": self.ledger_ref,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryAttempt:
+    """One attempt to deliver an event; ``kind`` says delivery, redelivery or a forgery."""
+
+    event_id: str
+    partner_id: str
+    attempt: int
+    kind: str
+    url: str
+    status_code: int | None
+    error: str | None
+    at: datetime
+    dead_letter: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "eventId": self.event_id,
+            "partnerId": self.partner_id,
+            "attempt": self.attempt,
+            "kind": self.kind,
+            "url": self.url,
+            "statusCode": self.status_code,
+            "error": self.error,
+            "at": iso(self.at),
+            "deadLetter": self.dead_letter,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JournalEntry:
+    """One request the partner made, as evidence; secrets already redacted."""
+
+    seq: int
+    at: datetime
+    method: str
+    path: str
+    query: str
+    partner_id: str | None
+    key_kind: str
+    idempotency_key: str | None
+    body: Any
+    body_digest: str
+    status: int
+    request_id: str
+    origin: str | None
+    user_agent: str | None
+    fault: str | None = None
+    reset: bool = False
+    replayed: bool = False
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": iso(self.at),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "partnerId": self.partner_id,
+            "keyKind": self.key_kind,
+            "idempotencyKey": self.idempotency_key,
+            "body": self.body,
+            "bodyDigest": self.body_digest,
+            "status": self.status,
+            "requestId": self.request_id,
+            "origin": self.origin,
+            "userAgent": self.user_agent,
+            "fault": self.fault,
+            "reset": self.reset,
+            "replayed": self.replayed,
+            "notes": list(self.notes),
+        }
