@@ -127,8 +127,8 @@ class _Collector:
 def run_catalogue(
     *,
     manifest: Path | None,
-    only: Sequence[str] = (),
-    skip: Sequence[str] = (),
+    only: Sequence[str] | None = (),
+    skip: Sequence[str] | None = (),
     progress: Progress | None = None,
     partner_env: Mapping[str, str] | None = None,
     out_dir: Path | None = None,
@@ -145,7 +145,7 @@ def run_catalogue(
 
     path = Path(manifest) if manifest is not None else default_manifest_path()
     loaded = load_manifest(path)  # raises ManifestError naming the field
-    chosen_specs = select(only, skip)
+    chosen_specs = select(only or (), skip or ())
     waived = {w.target: w.reason for w in loaded.waivers}
     runnable = {
         s.id for s in chosen_specs if not (s.browser and loaded.web is None) and s.id not in waived
