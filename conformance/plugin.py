@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance._util import parse_env_pairs
 from conformance.results import ScenarioResult, SkipKind, Status
 
 if TYPE_CHECKING:
@@ -123,13 +124,10 @@ def default_manifest_path() -> Path:
 
 
 def _env_pairs(values: list[str]) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values:
-        name, sep, text = value.partition("=")
-        if not sep or not name:
-            raise pytest.UsageError(f"{OPTION_PARTNER_ENV} expects NAME=VALUE, got {value!r}")
-        pairs[name] = text
-    return pairs
+    try:
+        return parse_env_pairs(values)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{OPTION_PARTNER_ENV} {exc}") from None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -133,13 +133,15 @@ def run_catalogue(
     partner_env: Mapping[str, str] | None = None,
     out_dir: Path | None = None,
     redactor: Redactor | None = None,
+    verbose: bool = False,
 ) -> RunResult:
     """Run the chosen scenarios against the manifest's partner; every catalogue row gets a result.
 
     A bad manifest raises :class:`ManifestError` before anything starts (the CLI exits 2);
     a partner that cannot be started makes every chosen scenario ``error`` (fail closed).
     With ``out_dir``, browser screenshots and the scanner's ``secrets.sarif`` are written
-    there; with ``redactor``, every secret of the run is added to it.
+    there; with ``redactor``, every secret of the run is added to it. ``verbose`` keeps
+    pytest's own terminal output (tracebacks of failing checks) for debugging.
     """
     from conformance.driver.manifest import load_manifest
 
@@ -150,22 +152,21 @@ def run_catalogue(
     runnable = {
         s.id for s in chosen_specs if not (s.browser and loaded.web is None) and s.id not in waived
     }
-    started_at = datetime.now(UTC)
+    started_at = datetime.now(UTC).replace(microsecond=0)
     clock = time.monotonic()
     collector = _Collector(runnable, progress)
     collector.redactor = redactor
     args = [
         str(scenarios_dir()),
-        "-q",
         "-p",
         "no:cacheprovider",
-        "--tb=short",
-        "-rN",
         "--import-mode=importlib",
-        "-o",
-        "console_output_style=classic",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
         f"{OPTION_PARTNER}={path}",
     ]
+    # Quiet: the progress callback is the display; pytest's own lines would interleave.
+    args += ["--tb=short", "-rN", "-q"] if verbose else ["-p", "no:terminal"]
     for name, value in (partner_env or {}).items():
         args.append(f"{OPTION_PARTNER_ENV}={name}={value}")
     if out_dir is not None:
@@ -197,7 +198,7 @@ def run_catalogue(
         catalogue_version=CATALOGUE_VERSION,
         partner_name=loaded.name,
         started_at=started_at.isoformat(),
-        finished_at=datetime.now(UTC).isoformat(),
+        finished_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
         duration_s=round(time.monotonic() - clock, 3),
         scenarios=tuple(results),
         waivers=loaded.waivers,

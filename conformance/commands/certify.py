@@ -4,36 +4,32 @@ The runner (``conformance.runner.run_catalogue``) drives the scenarios; this com
 selects them, shows one line per finished scenario, and hands the RunResult to the
 report writers. Exit 0 ready, 1 blocked, 2 the harness could not run.
 
-Contract with the runner: ``run_catalogue(manifest=Path | None (None: the bundled
-reference partner), only=ids | None, skip=ids, progress=callable(ScenarioResult))``,
-and, when it accepts them, ``out_dir=Path`` (write screenshots under it, and the
-scanner's SARIF log as ``secrets.sarif``) and ``redactor=Redactor`` (``add()`` every
-secret of the run to it, so the report and this terminal redact them too).
+The runner writes screenshots and the scanner's ``secrets.sarif`` under ``out_dir`` and
+adds every secret of the run to ``redactor``, so the report and this terminal redact them.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import json
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from conformance._util import parse_env_pairs
 from conformance.catalogue import QUESTIONS, SCENARIOS
 from conformance.errors import ConformanceError
 from conformance.redact import Redactor
 from conformance.report import REPORT_FILES, write_report
 from conformance.report.sarif import SarifWriter
-from conformance.results import RunResult, ScenarioResult, Status
+from conformance.results import ScenarioResult, Status
+from conformance.runner import run_catalogue
 
 NAME = "certify"
 HELP = "Run the scenario catalogue against a partner and write the readiness report into DIR."
 
-RUNNER_MODULE = "conformance.runner"
 _STATUS_WIDTH = max(len(s.value) for s in Status)
 _ID_WIDTH = max(len(s.id) for s in SCENARIOS)
 _MAX_REASON = 110
@@ -59,6 +55,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip", metavar="SEL", action="append", default=[],
                         help=f"do not run these: {selection} (a skipped question stays "
                         "unanswered, and so blocks)")
+    parser.add_argument(
+        "--partner-env", metavar="NAME=VALUE", action="append", default=[],
+        help="extra environment for a partner the harness starts (repeatable)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="also show pytest's own output (tracebacks of failing checks)",
+    )
+
+
+def partner_env(values: Iterable[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs for the partner's environment; a malformed one is named."""
+    try:
+        return parse_env_pairs(values)
+    except ValueError as exc:
+        raise ConformanceError(f"--partner-env {exc}") from None
 
 
 def _tokens(values: Iterable[str]) -> list[str]:
@@ -131,38 +143,6 @@ class Progress:
         print(self.line(result), file=stream, flush=True)
 
 
-def load_runner() -> Callable[..., RunResult]:
-    """``conformance.runner.run_catalogue``, or a clear error when this build lacks it."""
-    try:
-        module = importlib.import_module(RUNNER_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != RUNNER_MODULE:
-            raise
-        raise ConformanceError(
-            "the scenario runner (conformance.runner) is not part of this build; "
-            "cannot run the catalogue"
-        ) from None
-    runner = getattr(module, "run_catalogue", None)
-    if not callable(runner):
-        raise ConformanceError("conformance.runner has no run_catalogue(): cannot run")
-    return runner  # type: ignore[no-any-return]
-
-
-def _call(runner: Callable[..., RunResult], **kwargs: Any) -> RunResult:
-    """Pass the optional extras (out_dir, redactor) only if the runner takes them."""
-    try:
-        params = inspect.signature(runner).parameters
-    except (TypeError, ValueError):
-        params = {}  # type: ignore[assignment]
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    required = {"manifest", "only", "skip", "progress"}
-    call = {k: v for k, v in kwargs.items() if k in required or takes_any or k in params}
-    result = runner(**call)
-    if not isinstance(result, RunResult):
-        raise ConformanceError(f"run_catalogue returned {type(result).__name__}, not RunResult")
-    return result
-
-
 def clear_outputs(out_dir: Path) -> None:
     """Remove a previous run's report files (only ours), so nothing stale is reported."""
     for name in REPORT_FILES:
@@ -195,14 +175,14 @@ def run(args: argparse.Namespace) -> int:
     total = len([sid for sid in (only or [s.id for s in SCENARIOS]) if sid not in skip])
     redactor = Redactor()
     progress = Progress(total, redactor)
-    runner = load_runner()
     who = str(manifest) if manifest else "the bundled reference partner"
     print(f"certifying {who}: {total} scenario(s); report into {out_dir}", flush=True)
     clear_outputs(out_dir)
     try:
-        result = _call(
-            runner, manifest=manifest, only=only, skip=skip, progress=progress,
-            out_dir=out_dir, redactor=redactor,
+        result = run_catalogue(
+            manifest=manifest, only=only, skip=skip, progress=progress, out_dir=out_dir,
+            redactor=redactor, partner_env=partner_env(args.partner_env),
+            verbose=args.verbose,
         )
         written = write_report(
             result, out_dir, redactor=redactor, scanner_logs=scanner_logs(out_dir)

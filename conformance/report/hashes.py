@@ -55,11 +55,13 @@ def _check_name(name: str) -> str:
     return name
 
 
+def _lines(entries: dict[str, str]) -> str:
+    return "".join(f"{digest}  {_check_name(name)}\n" for name, digest in sorted(entries.items()))
+
+
 def manifest_text(out_dir: Path) -> str:
     """``sha256sum``-compatible lines (two spaces: text mode) for every other file."""
-    return "".join(
-        f"{sha256_file(out_dir / name)}  {_check_name(name)}\n" for name in report_files(out_dir)
-    )
+    return _lines({name: sha256_file(out_dir / name) for name in report_files(out_dir)})
 
 
 def write_manifest(out_dir: Path) -> Path:
@@ -98,6 +100,10 @@ def verify(out_dir: Path) -> Verification:
     expected = read_manifest(out_dir)
     present = set(report_files(out_dir))
     changed = []
+    # The manifest guards itself too: any byte that differs from the form we write
+    # (even white space a lenient parser would skip) counts as a change.
+    if (out_dir / MANIFEST_NAME).read_bytes() != _lines(expected).encode("utf-8"):
+        changed.append(MANIFEST_NAME)
     missing = []
     for name, digest in sorted(expected.items()):
         if name not in present:
