@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,6 +49,9 @@ class IdempotencyStore:
     def __init__(self, ttl_seconds: float) -> None:
         self._ttl = timedelta(seconds=ttl_seconds)
         self._replies: dict[tuple[str, str], StoredReply] = {}
+        # Stored replies in the order they were stored, which is also stored_at order
+        # (simulator time never moves backwards): expiry pops from the left, O(1) amortised.
+        self._stored_order: deque[tuple[datetime, tuple[str, str]]] = deque()
         self._keys_in_flight: dict[tuple[str, str], str] = {}
         self._quotes_in_flight: set[str] = set()
 
@@ -75,11 +79,15 @@ class IdempotencyStore:
         self._quotes_in_flight.discard(quote_id)
         if reply is not None and reply.status == 200:
             self._replies[(partner_id, key)] = reply
+            self._stored_order.append((reply.stored_at, (partner_id, key)))
 
     def keys(self, partner_id: str) -> tuple[str, ...]:
         return tuple(key for (pid, key) in self._replies if pid == partner_id)
 
     def _expire(self, now: datetime) -> None:
-        stale = [s for s, reply in self._replies.items() if now - reply.stored_at >= self._ttl]
-        for slot in stale:
-            del self._replies[slot]
+        order = self._stored_order
+        while order and now - order[0][0] >= self._ttl:
+            stored_at, slot = order.popleft()
+            reply = self._replies.get(slot)
+            if reply is not None and reply.stored_at == stored_at:
+                del self._replies[slot]

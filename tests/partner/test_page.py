@@ -76,8 +76,10 @@ def test_requote_on_accept_double_click_makes_two_trades(browser, start) -> None
 
 def test_browser_executes_calls_the_provider(browser, start) -> None:
     p = start("browser_executes")
-    page, requests = _open(browser, p, "web_be")
-    page.click("#accept")
-    p.wait_for(lambda: any("/transact" in url and url.startswith(p.sim.base_url)
-                           for url in requests))
+    page, _ = _open(browser, p, "web_be")
+    # The sync API delivers request events only inside Playwright calls: wait in one.
+    with page.expect_request(
+        lambda r: "/transact" in r.url and r.url.startswith(p.sim.base_url), timeout=8_000
+    ):
+        page.click("#accept")
     page.close()

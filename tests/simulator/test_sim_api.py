@@ -300,6 +300,22 @@ def test_transact_consumed_strict_setting() -> None:
             assert transact(cl, qid, "a").status_code == 200
 
 
+def test_idempotency_keys_live_24_hours_of_simulator_time(
+    sim: Simulator, client: httpx.Client
+) -> None:
+    first = firm_quote(client)["quoteId"]
+    assert transact(client, first, "kept").status_code == 200
+    sim.control.advance_clock(24 * 3600 - 1)
+    replay = transact(client, first, "kept")
+    assert replay.status_code == 200 and replay.headers["idempotent-replayed"] == "true"
+    assert_envelope(transact(client, firm_quote(client)["quoteId"], "kept"), 409,
+                    "idempotency_key_reused")
+    sim.control.advance_clock(1)
+    fresh = transact(client, firm_quote(client)["quoteId"], "kept")
+    assert fresh.status_code == 200 and "idempotent-replayed" not in fresh.headers
+    assert len(sim.control.trades()) == 2
+
+
 def test_transact_errors(sim: Simulator, creds: PartnerCredentials,
                          client: httpx.Client) -> None:
     quote = firm_quote(client)
