@@ -1,0 +1,253 @@
+"""Simulator throughput and latency: quote → transact → poll cycles, side by side with Prism.
+
+Each client runs cycles back to back on a keep-alive connection (a closed loop) for a fixed
+time; the simulator does real stateful work (idempotency, journal, balances, a settlement on
+the poll) while Prism 5.14.2, mocking the simulator's own OpenAPI document, answers static
+examples. Both servers run in their own processes; the load comes from aiohttp's client in
+this one. Levels run interleaved (simulator, Prism, simulator, …) so each ratio is measured
+in the same run, and the reported figure is the median over runs.
+
+    python bench/sim_throughput.py [--quick] [--clients 1,16,64] [--seconds 5] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from _common import (
+    PrismProcess,
+    SimProcess,
+    group_cpu_seconds,
+    median,
+    percentile,
+    table,
+    write_result,
+)
+
+DEST = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
+QUOTE_BODY = json.dumps({"side": "on_ramp", "amount": "100.00", "destAddress": DEST}).encode()
+TARGET_RATIO = 2.0
+
+
+@dataclass
+class Level:
+    """One target at one concurrency, one run: what the clients saw."""
+
+    target: str
+    clients: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    client_cpu_seconds: float = 0.0
+
+    @property
+    def cycles(self) -> int:
+        return len(self.latencies)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "target": self.target, "clients": self.clients, "seconds": self.seconds,
+            "cycles": self.cycles, "cycles_per_s": self.cycles / self.seconds,
+            "p50_ms": percentile(self.latencies, 50) * 1000,
+            "p99_ms": percentile(self.latencies, 99) * 1000,
+            "server_cpu_ms_per_cycle": (self.cpu_seconds / self.cycles * 1000
+                                        if self.cycles else None),
+            "server_cpu_cores": self.cpu_seconds / self.seconds,
+            "client_cpu_cores": self.client_cpu_seconds / self.seconds,
+            "statuses": dict(self.statuses), "failures": self.failures[:5],
+        }
+
+
+async def cycle(session: aiohttp.ClientSession, base: str, key: str, level: Level,
+                stateful: bool) -> None:
+    """quote → transact → poll; on the simulator every step is checked."""
+    async with session.post(f"{base}/pools/EUR-USDT/quote", data=QUOTE_BODY) as response:
+        quote = await response.json(content_type=None)
+        level.statuses[f"quote {response.status}"] += 1
+    quote_id = quote.get("quoteId") if isinstance(quote, dict) else None
+    if not quote_id:
+        level.failures.append(f"quote without quoteId: {str(quote)[:200]}")
+        return
+    async with session.post(f"{base}/pools/EUR-USDT/transact",
+                            data=json.dumps({"quoteId": quote_id}).encode(),
+                            headers={"Idempotency-Key": key}) as response:
+        trade = await response.json(content_type=None)
+        level.statuses[f"transact {response.status}"] += 1
+    async with session.get(f"{base}/pools/transactions/{quote_id}") as response:
+        polled = await response.json(content_type=None)
+        level.statuses[f"poll {response.status}"] += 1
+    if stateful:
+        if trade.get("quoteId") != quote_id or not str(trade.get("transactId", "")).startswith(
+                "txn_"):
+            level.failures.append(f"transact answer does not name the quote: {trade}")
+        elif polled.get("status") != "settled" or polled.get("transactId") != trade[
+                "transactId"]:
+            level.failures.append(f"poll did not settle the trade: {polled}")
+
+
+async def run_level(base: str, secret: str, target: str, clients: int, seconds: float,
+                    warmup: float, stateful: bool, pgid: int) -> Level:
+    level = Level(target=target, clients=clients, seconds=seconds)
+    keys = itertools.count()
+    run_id = uuid.uuid4().hex[:12]
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=clients, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, headers=headers,
+                                     timeout=timeout) as session:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        measure_from = start + warmup
+        end = measure_from + seconds
+        cpu_marks: list[float] = []
+
+        async def mark_cpu() -> None:
+            await asyncio.sleep(max(0.0, measure_from - loop.time()))
+            cpu_marks.extend((group_cpu_seconds(pgid), time.process_time()))
+            await asyncio.sleep(max(0.0, end - loop.time()))
+            cpu_marks.extend((group_cpu_seconds(pgid), time.process_time()))
+
+        async def client() -> None:
+            while True:
+                began = loop.time()
+                if began >= end:
+                    return
+                try:
+                    await cycle(session, base, f"bench-{run_id}-{next(keys)}", level, stateful)
+                except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+                    level.failures.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                done = loop.time()
+                if began >= measure_from and done <= end:
+                    level.latencies.append(done - began)
+
+        await asyncio.gather(mark_cpu(), *(client() for _ in range(clients)))
+        level.cpu_seconds = cpu_marks[2] - cpu_marks[0]
+        level.client_cpu_seconds = cpu_marks[3] - cpu_marks[1]
+    return level
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few seconds: smoke run")
+    parser.add_argument("--clients", default="1,16,64", help="concurrency levels")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured time per level")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured time per level")
+    parser.add_argument("--runs", type=int, default=3, help="runs (median reported)")
+    parser.add_argument("--no-prism", action="store_true", help="simulator only")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.clients, args.seconds, args.warmup, args.runs = "1,4", 0.6, 0.2, 1
+    levels = [int(c) for c in args.clients.split(",")]
+
+    targets: list[tuple[str, Any]] = [("simulator", SimProcess())]
+    if not args.no_prism:
+        targets.append(("prism", PrismProcess()))
+    results: list[Level] = []
+    with targets[0][1] as sim:
+        prism = targets[1][1].__enter__() if len(targets) > 1 else None
+        try:
+            for run in range(args.runs):
+                order = targets if run % 2 == 0 else list(reversed(targets))
+                for clients in levels:
+                    for name, _ in order:
+                        if name == "simulator":
+                            base, secret, pgid, stateful = (sim.api_url, sim.info["secret_key"],
+                                                            sim.pid, True)
+                        else:
+                            assert prism is not None
+                            base, secret, pgid, stateful = (prism.base_url, "sk_test_prism",
+                                                            prism.pid, False)
+                        level = asyncio.run(run_level(base, secret, name, clients, args.seconds,
+                                                      args.warmup, stateful, pgid))
+                        results.append(level)
+                        print(f"run {run + 1} {name:9} {clients:3} clients: "
+                              f"{level.cycles / level.seconds:8.1f} cycles/s", file=sys.stderr)
+            state = sim.command("state", partner_id=sim.info["partner_id"])
+        finally:
+            if prism is not None:
+                prism.__exit__(None, None, None)
+
+    rows, summary = [], []
+    for clients in levels:
+        per: dict[str, list[Level]] = {name: [lv for lv in results
+                                              if lv.target == name and lv.clients == clients]
+                                       for name, _ in targets}
+        entry: dict[str, Any] = {"clients": clients}
+        for name, runs in per.items():
+            entry[name] = {
+                "cycles_per_s_median": median([lv.cycles / lv.seconds for lv in runs]),
+                "p50_ms_median": median([percentile(lv.latencies, 50) * 1000 for lv in runs]),
+                "p99_ms_median": median([percentile(lv.latencies, 99) * 1000 for lv in runs]),
+                "server_cpu_ms_per_cycle_median": median(
+                    [lv.cpu_seconds / lv.cycles * 1000 for lv in runs if lv.cycles]),
+                "server_cpu_cores_median": median([lv.cpu_seconds / lv.seconds for lv in runs]),
+                "client_cpu_cores_median": median(
+                    [lv.client_cpu_seconds / lv.seconds for lv in runs]),
+            }
+        if "prism" in per:
+            ratios = [s.cycles / p.cycles if p.cycles else float("nan")
+                      for s, p in zip(per["simulator"], per["prism"], strict=True)]
+            entry["ratio_per_run"] = ratios
+            entry["ratio_median"] = median(ratios)
+        summary.append(entry)
+        for name in per:
+            rows.append([clients, name, entry[name]["cycles_per_s_median"],
+                         entry[name]["p50_ms_median"], entry[name]["p99_ms_median"],
+                         entry[name]["server_cpu_ms_per_cycle_median"],
+                         entry[name]["server_cpu_cores_median"],
+                         entry[name]["client_cpu_cores_median"],
+                         entry.get("ratio_median", float("nan")) if name == "simulator" else ""])
+
+    failures = [f for lv in results for f in lv.failures]
+    non_200 = {k: v for lv in results for k, v in lv.statuses.items() if not k.endswith(" 200")}
+    sim_cycles = sum(lv.cycles for lv in results if lv.target == "simulator")
+    checks = {
+        "simulator_failures": [f for lv in results if lv.target == "simulator"
+                               for f in lv.failures][:10],
+        "non_200_statuses": non_200,
+        "simulator_bugs": state["bugs"],
+        "trades_created": len(state["trades"]),
+        "one_trade_per_quote": len(state["trades"]) == state["quotes_with_trade"],
+        "cycles_measured_simulator": sim_cycles,
+    }
+    ok = (not checks["simulator_failures"] and not state["bugs"]
+          and checks["one_trade_per_quote"] and sim_cycles > 0
+          and not any(k.startswith(("quote 5", "transact 5", "poll 5")) for k in non_200))
+    targets_met = {
+        f"{e['clients']}_clients_ratio>={TARGET_RATIO}": e.get("ratio_median", 0) >= TARGET_RATIO
+        for e in summary if "ratio_median" in e
+    }
+    path = write_result("sim_throughput", {
+        "settings": {"clients": levels, "seconds": args.seconds, "warmup": args.warmup,
+                     "runs": args.runs, "quick": args.quick, "load_generator": "aiohttp "
+                     + aiohttp.__version__, "prism": None if args.no_prism else "5.14.2"},
+        "summary": summary, "levels": [lv.summary() for lv in results],
+        "checks": checks, "ok": ok, "targets_met": targets_met,
+        "failures_sample": failures[:10],
+    })
+    print(table(["clients", "server", "cycles/s", "p50 ms", "p99 ms", "server CPU ms/cycle",
+                 "server cores", "client cores", "sim/prism"], rows))
+    print(f"checks: {'ok' if ok else 'FAILED'} {json.dumps(checks)}")
+    print(f"targets: {targets_met}")
+    print(f"wrote {path}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    started = time.monotonic()
+    code = main()
+    print(f"took {time.monotonic() - started:.1f} s", file=sys.stderr)
+    sys.exit(code)
