@@ -158,20 +158,24 @@ class Server:
             delivered = True
             return {"type": "http.request", "body": body, "more_body": False}
 
+        pending: list[bytes] = []  # the head waits for the body: one write per response
+
         async def send(message: dict[str, Any]) -> None:
             if handle.aborted or writer.transport.is_closing():
                 return
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", [])]
                 headers.append((b"server", b"zeropools-simulator"))
-                writer.write(conn.send(h11.Response(status_code=message["status"],
-                                                    headers=headers)))
+                pending.append(conn.send(h11.Response(status_code=message["status"],
+                                                      headers=headers)))
             elif message["type"] == "http.response.body":
                 data = message.get("body", b"")
                 if data:
-                    writer.write(conn.send(h11.Data(data=data)))
+                    pending.append(conn.send(h11.Data(data=data)))
                 if not message.get("more_body"):
-                    writer.write(conn.send(h11.EndOfMessage()))
+                    pending.append(conn.send(h11.EndOfMessage()))
+                writer.write(b"".join(pending))
+                pending.clear()
                 await writer.drain()
 
         await self.app(scope, receive, send)
