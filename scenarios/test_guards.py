@@ -206,7 +206,9 @@ def test_unavailable_quote_is_normal(
     evidence.decide()
 
 
-# (case id, where, fault options, expect a trade to be possible after one retry)
+STORM = 6  # more transacts than this for one quote within the bound is a retry storm
+# (case id, where, fault options). Faults answer once unless told otherwise; a velocity
+# limit keeps answering 429 for a while, so one hammering client shows as a storm.
 REFUSALS = (
     ("quote-403-kyc", "quote", {"status": 403, "code": "kyc_not_approved"}),
     ("quote-503", "quote", {"status": 503, "code": "api_error"}),
@@ -214,7 +216,7 @@ REFUSALS = (
     (
         "transact-429",
         "transact",
-        {"status": 429, "code": "velocity_cap_exceeded", "retry_after": 1},
+        {"status": 429, "code": "velocity_cap_exceeded", "retry_after": 1, "times": STORM + 1},
     ),
     ("transact-501", "transact", {"status": 501, "code": "off_ramp_not_enabled"}),
     ("transact-503", "transact", {"status": 503, "code": "api_error"}),
@@ -224,7 +226,6 @@ REFUSALS = (
         {"status": 409, "code": "idempotency_request_in_progress"},
     ),
 )
-STORM = 6  # more transacts than this for one quote within the bound is a retry storm
 
 
 @pytest.mark.threat("guards.provider_refusals")

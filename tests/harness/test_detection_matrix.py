@@ -1,4 +1,4 @@
-"""The detection matrix: each flaw of DESIGN §5 caught here fails exactly its scenario(s).
+"""The detection matrix: each flaw (DESIGN §5 and extensions) fails exactly its scenario(s).
 
 The reference partner is started with ``REFERENCE_PARTNER_FLAWS=<flaw>`` through the
 manifest's extra environment (the test sets it; the harness never reads flaw switches),
@@ -37,6 +37,10 @@ CAUGHT_BY: dict[str, tuple[str, ...]] = {
     "no_balance_check": ("guards.prefunded_balance",),
     "crash_on_unavailable": ("guards.quote_unavailable",),
     "crash_on_bad_input": ("robustness.bad_input",),
+    # Extension flaws (not in DESIGN §5): every scenario has a flaw that proves it can fail.
+    "overcautious_expiry": ("expiry.boundary",),
+    "retry_storm_on_429": ("guards.provider_refusals",),
+    "alerts_miss_stuck_reserved": ("ops.stuck_reserved_alert",),
 }
 # Scenarios of this area (HTTP level): every catalogue row but the browser ones and the scan.
 HTTP_SCENARIOS = tuple(s.id for s in SCENARIOS if not s.browser and s.id != "secrets.bundle_scan")

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from reference_partner.flaws import FLAWS
+from reference_partner.flaws import DESIGN_FLAWS, EXTENSION_FLAWS, FLAWS
 
 from conformance.simulator import FaultMatch, FaultSpec, OutcomePlan
 
@@ -41,7 +41,9 @@ def _held_settled_event(p: Partner, account: str = "acct_a") -> tuple[dict, str,
 
 
 def test_every_flaw_in_the_design_table_is_switchable() -> None:
-    assert len(FLAWS) == 28
+    assert len(DESIGN_FLAWS) == 28
+    assert len(EXTENSION_FLAWS) == 3 and not DESIGN_FLAWS & EXTENSION_FLAWS
+    assert FLAWS == DESIGN_FLAWS | EXTENSION_FLAWS
 
 
 # -- RQ1 expiry -------------------------------------------------------------------------
@@ -55,6 +57,17 @@ def test_no_backend_expiry_check_sends_the_expired_transact(start) -> None:
     sent = p.transacts(order["quoteId"])
     assert sent and sent[0].status == 409  # reached the provider after expiry
     assert resp.status_code == 409
+
+
+def test_overcautious_expiry_refuses_a_quote_well_inside_its_window(start) -> None:
+    p = start("overcautious_expiry")
+    p.sim.control.set_next_quote_ttl(p.pid, 6.0)
+    order = _quoted(p)
+    resp = p.accept(order["orderRef"])  # about 6 s left, yet refused as expired
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "quote_expired"
+    assert p.transacts(order["quoteId"]) == []
+    fresh = _quoted(p)  # the default 15 s quote leaves more than the margin: accepted
+    assert p.accept(fresh["orderRef"]).status_code == 200
 
 
 # -- RQ2 secrets (bundle, map, config) -----------------------------------------------------
@@ -282,6 +295,32 @@ def test_no_balance_check_hides_the_402(start) -> None:
     resp = p.accept(order["orderRef"])
     assert resp.status_code == 200 and resp.json()["status"] == "submitted"
     assert [e.status for e in p.transacts(order["quoteId"])] == [402]
+
+
+def test_retry_storm_on_429_ignores_retry_after(start) -> None:
+    p = start("retry_storm_on_429")
+    _fault(p, action="error", status=429, code="velocity_cap_exceeded", retry_after=1, times=10)
+    order = _quoted(p)
+    resp = p.accept(order["orderRef"])
+    sent = p.transacts(order["quoteId"])
+    assert [e.status for e in sent] == [429] * 10 + [200]  # hammered until the cap let go
+    assert len({e.idempotency_key for e in sent}) == 1
+    assert (sent[-1].at - sent[0].at).total_seconds() < 1.0  # Retry-After: 1 was ignored
+    assert resp.status_code == 200 and resp.json()["tradeId"]
+
+
+def test_alerts_miss_stuck_reserved_while_it_is_polled(start) -> None:
+    p = start("alerts_miss_stuck_reserved")  # REFERENCE_PARTNER_STUCK_AFTER=1
+    p.sim.control.script_next_trades(p.pid, [OutcomePlan(status="reserved")])
+    order = _quoted(p)
+    trade_id = p.accept(order["orderRef"]).json()["tradeId"]
+    polled = p.wait_for(lambda: (
+        polls := p.journal("/transactions/" + order["quoteId"], "GET")
+    ) and (polls[-1].at - polls[0].at).total_seconds() > 2.0 and polls)
+    assert len(polled) >= 3 and p.order(order["orderRef"])["tradeStatus"] == "reserved"
+    alerts = p.call("GET", "/api/alerts").json()["alerts"]
+    assert all(a["tradeId"] != trade_id for a in alerts)
+    p.sim.control.script_outcome(trade_id, "released", now=True)
 
 
 def test_crash_on_unavailable(start) -> None:
