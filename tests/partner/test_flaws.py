@@ -169,8 +169,15 @@ def test_no_event_dedupe_posts_a_replay_again(start) -> None:
 def test_dedupe_not_atomic_double_posts_concurrent_replays_only(start) -> None:
     p = start("dedupe_not_atomic", env=SLOW_POLL)
     order, _, event_id = _held_settled_event(p)
+    # A slow provider read (the partner confirms the trade between its check and its
+    # insert) keeps every concurrent replay inside the window: the race is not left to luck.
+    slow_read = FaultMatch(method="GET", path="/v1/pools/trades/*", partner_id=p.pid)
+    p.sim.control.inject_fault(
+        FaultSpec(match=slow_read, action="delay", delay_seconds=0.5, times=6)
+    )
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(lambda _: p.sim.control.redeliver(event_id), range(6)))
+    p.sim.control.clear_faults()
     posted = len(p.ledger())
     assert posted >= 2
     p.sim.control.redeliver(event_id)  # a sequential replay is still caught
