@@ -10,11 +10,11 @@ import pytest
 from conformance.checks.provider import Provider
 from conformance.checks.steps import (
     AMOUNT,
+    Order,
     accepted,
     eventually,
     fresh_order,
     refused,
-    wait_for_trade,
 )
 from conformance.driver.driver import Driver, new_account
 from conformance.driver.recorder import EvidenceRecorder
@@ -232,6 +232,7 @@ REFUSALS = (
 def test_provider_refusals_get_clear_answers(
     driver: Driver, provider: Provider, evidence: EvidenceRecorder
 ) -> None:
+    accepted_cases: list[tuple[str, Order, int, float]] = []
     for case, where, options in REFUSALS:
         evidence.step("case", case)
         if where == "quote":
@@ -252,8 +253,10 @@ def test_provider_refusals_get_clear_answers(
             )
             provider.reset()
             continue
+        # Each case's fault is armed for its own quote, so the cases cannot take each
+        # other's faults and their retries can be watched over one shared window.
         order = fresh_order(driver, provider)
-        provider.fault("error", **options)
+        provider.fault("error", quote_id=order.quote_id, **options)
         mark = provider.mark()
         started = time.monotonic()
         answer = driver.accept(order.order_ref, account=order.account)
@@ -263,11 +266,13 @@ def test_provider_refusals_get_clear_answers(
             fix="map provider errors to clear answers (4xx, or 502/503 for provider failures)",
             order_ref=order.order_ref,
         )
-        # Let retries (if any) happen, then judge the journal and the final state.
-        eventually(
-            lambda q=order.quote_id: provider.trade_for_quote(q) is not None,
-            bound_s=min(4.0, 4 * driver.poll_interval_s + 1),
-        )
+        accepted_cases.append((case, order, mark, started))
+    # Let retries (if any, in the request or from a poller) happen, then judge the journal.
+    eventually(
+        lambda: all(provider.trade_for_quote(o.quote_id) for _, o, _, _ in accepted_cases),
+        bound_s=min(4.0, 4 * driver.poll_interval_s + 1),
+    )
+    for case, order, mark, started in accepted_cases:
         sent = provider.transacts(since=mark, quote_id=order.quote_id)
         provider.record_journal(sent)
         keys = {e.idempotency_key for e in sent}
@@ -284,7 +289,7 @@ def test_provider_refusals_get_clear_answers(
             fix="back off between retries and honour Retry-After",
             order_ref=order.order_ref,
         )
-        trade = wait_for_trade(provider, order.quote_id, bound_s=0.1)
+        trade = provider.trade_for_quote(order.quote_id)
         if trade is not None:
             final = driver.wait_for(
                 order.order_ref, account=order.account, categories=("pending", "done")
@@ -298,5 +303,5 @@ def test_provider_refusals_get_clear_answers(
                 order_ref=order.order_ref,
                 transact_id=trade.id,
             )
-        provider.reset()
+    provider.reset()
     evidence.decide()

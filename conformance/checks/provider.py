@@ -132,13 +132,23 @@ class Provider:
         return self.control.script_outcome(transact_id, status, now=True)
 
     def fault(
-        self, action: str, *, method: str = "POST", path: str = TRANSACT_PATH, **options: Any
+        self,
+        action: str,
+        *,
+        method: str = "POST",
+        path: str = TRANSACT_PATH,
+        quote_id: str | None = None,
+        **options: Any,
     ) -> str:
+        """Arm a fault on this partner's next matching request(s), optionally for one quote."""
         from conformance.simulator import FaultMatch, FaultSpec
 
-        self._step("inject fault", f"{action} on {method} {path} {options or ''}")
+        scope = f" for {quote_id}" if quote_id else ""
+        self._step("inject fault", f"{action} on {method} {path}{scope} {options or ''}")
         spec = FaultSpec(
-            match=FaultMatch(method=method, path=path, partner_id=self.partner_id),
+            match=FaultMatch(
+                method=method, path=path, partner_id=self.partner_id, quote_id=quote_id
+            ),
             action=action,
             **options,
         )

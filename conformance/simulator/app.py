@@ -139,6 +139,19 @@ def route(method: str, path: str) -> tuple[str, dict[str, str]]:
     raise ApiError(404, "not_found", f"no route {method} {path}")
 
 
+def _quote_of(request: Request) -> str | None:
+    """The quote a request concerns, for fault matching: its path, or a transact body."""
+    if "quote_id" in request.params:
+        return request.params["quote_id"]
+    if request.method == "POST" and request.path.endswith("/transact"):
+        try:
+            quote = json.loads(request.body).get("quoteId")
+        except (ValueError, AttributeError, RecursionError):
+            return None
+        return quote if isinstance(quote, str) else None
+    return None
+
+
 def _limit(raw: str | None, *, default: int, low: int, high: int, clamp: bool) -> int:
     if raw is None or raw == "":
         return default
@@ -424,7 +437,9 @@ class App:
                 raise ApiError(403, "publishable_key_not_allowed",
                                "publishable keys may only call GET /pools")
             request.params = params
-            fault = self.core.faults.take(request.method, request.path, partner.id)
+            fault = self.core.faults.take(
+                request.method, request.path, partner.id, _quote_of(request)
+            )
             if fault is not None and fault.action == "error":
                 headers = {} if fault.retry_after is None else {
                     "Retry-After": str(fault.retry_after)}

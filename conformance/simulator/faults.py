@@ -14,16 +14,22 @@ FAULT_ACTIONS = ("reset_after_commit", "delay", "error", "webhook_before_respons
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FaultMatch:
-    """Which requests a fault hits: method, path glob (``/v1/pools/*/transact``), partner."""
+    """Which requests a fault hits: method, path glob (``/v1/pools/*/transact``), partner,
+    and the quote a request concerns (in its path, or the transact body's ``quoteId``)."""
 
     method: str | None = None
     path: str | None = None
     partner_id: str | None = None
+    quote_id: str | None = None
 
-    def hits(self, method: str, path: str, partner_id: str | None) -> bool:
+    def hits(
+        self, method: str, path: str, partner_id: str | None, quote_id: str | None = None
+    ) -> bool:
         if self.method is not None and self.method.upper() != method.upper():
             return False
         if self.path is not None and not fnmatch.fnmatchcase(path, self.path):
+            return False
+        if self.quote_id is not None and self.quote_id != quote_id:
             return False
         return self.partner_id is None or self.partner_id == partner_id
 
@@ -78,10 +84,12 @@ class FaultBook:
             self._armed.append(armed)
         return armed.id
 
-    def take(self, method: str, path: str, partner_id: str | None) -> FaultSpec | None:
+    def take(
+        self, method: str, path: str, partner_id: str | None, quote_id: str | None = None
+    ) -> FaultSpec | None:
         with self._lock:
             for index, armed in enumerate(self._armed):
-                if armed.spec.match.hits(method, path, partner_id):
+                if armed.spec.match.hits(method, path, partner_id, quote_id):
                     if armed.remaining <= 1:
                         del self._armed[index]
                     else:

@@ -152,6 +152,21 @@ def test_fault_matches_partner_and_times(sim: Simulator, creds: PartnerCredentia
     assert sim.control.faults() == ()
 
 
+def test_fault_matches_one_quote(sim: Simulator, creds: PartnerCredentials,
+                                 client: httpx.Client) -> None:
+    target, other = firm_quote(client)["quoteId"], firm_quote(client)["quoteId"]
+    sim.control.inject_fault(FaultSpec(match=FaultMatch(quote_id=target), action="error",
+                                       status=409, code="idempotency_request_in_progress",
+                                       times=2))
+    assert transact(client, other, "k-other").status_code == 200
+    assert client.get(f"/pools/transactions/{other}").status_code == 200
+    assert_envelope(transact(client, target, "k-target"), 409, "idempotency_request_in_progress")
+    assert_envelope(client.get(f"/pools/quotes/{target}"), 409,
+                    "idempotency_request_in_progress")
+    assert transact(client, target, "k-target").status_code == 200
+    assert sim.control.faults() == ()
+
+
 def test_webhook_before_response(receiver: Receiver) -> None:
     from conftest import make_sim
 
