@@ -12,9 +12,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -256,3 +256,20 @@ class PrismProcess:
                 pass
             self.proc.wait(5)
         self.proc = None
+
+
+def finish(path: Path, ok: bool, *, checks: Any = "", targets: Any = None) -> int:
+    """Print the correctness checks, the targets and where the results went; the exit code."""
+    print(f"checks: {'ok' if ok else 'FAILED'}{f' {checks}' if checks else ''}")
+    if targets is not None:
+        print(f"targets: {targets}")
+    print(f"wrote {path}")
+    return 0 if ok else 1
+
+
+def run_main(main: Callable[[], int]) -> NoReturn:
+    """Run a benchmark's main, report its wall time on stderr, exit with its code."""
+    started = time.monotonic()
+    code = main()
+    print(f"took {time.monotonic() - started:.1f} s", file=sys.stderr)
+    sys.exit(code)

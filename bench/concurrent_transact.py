@@ -14,13 +14,12 @@ import argparse
 import asyncio
 import json
 import sys
-import time
 from collections import Counter
 from decimal import Decimal
 from typing import Any
 
 import aiohttp
-from _common import SimProcess, median, percentile, table, write_result
+from _common import SimProcess, finish, median, percentile, run_main, table, write_result
 
 DEST = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
 AMOUNT = "100.00"
@@ -152,13 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     })
     print(table(["concurrent", "key", "correct", "trades", "answers (all runs)", "p50 ms",
                  "p99 ms", "wall s"], rows))
-    print(f"checks: {'ok' if ok else 'FAILED'}")
-    print(f"wrote {path}")
-    return 0 if ok else 1
+    return finish(path, ok)
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    code = main()
-    print(f"took {time.monotonic() - started:.1f} s", file=sys.stderr)
-    sys.exit(code)
+    run_main(main)

@@ -19,7 +19,7 @@ import uuid
 from typing import Any
 
 import aiohttp
-from _common import SimProcess, table, write_result
+from _common import SimProcess, finish, run_main, table, write_result
 from sim_throughput import Level, cycle
 
 CLIENTS = 32
@@ -94,13 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                  "elapsed s"], rows))
     print(f"journal bytes per entry {per_entry:.0f}; RSS growth per request (journal + store) "
           f"{rss_per_entry:.0f} B")
-    print(f"checks: {'ok' if ok else 'FAILED'}")
-    print(f"wrote {path}")
-    return 0 if ok else 1
+    return finish(path, ok)
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    code = main()
-    print(f"took {time.monotonic() - started:.1f} s", file=sys.stderr)
-    sys.exit(code)
+    run_main(main)

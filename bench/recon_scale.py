@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from _common import ROOT, median, table, write_result
+from _common import ROOT, finish, median, table, write_result
 
 sys.path.insert(0, str(ROOT))
 
@@ -175,10 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table(["trades", "postings", "wall ms (median)", "CPU ms (median)", "CPU µs/trade",
                  "peak MiB",
                  "wall growth", "CPU growth", "size growth", "drift = planted"], rows))
-    print(f"checks: {'ok' if ok else 'FAILED'}")
-    print(f"targets: {targets}")
-    print(f"wrote {path}")
-    return 0 if ok else 1
+    return finish(path, ok, targets=targets)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, median, table, write_result
+from _common import ROOT, finish, median, run_main, table, write_result
 
 sys.path.insert(0, str(ROOT))
 
@@ -218,14 +218,8 @@ def main(argv: list[str] | None = None) -> int:
                 [[rule, v["cases"], v["ours"], v["ds"]]
                  for rule, v in sorted(rec["by_encoding"].items())]
                 + [["total", rec["planted"], rec["ours_found"], rec["ds_found"]]]))
-    print(f"checks: {'ok' if ok else 'FAILED'} {checks}")
-    print(f"targets: {targets}")
-    print(f"wrote {path}")
-    return 0 if ok else 1
+    return finish(path, ok, checks=checks, targets=targets)
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    code = main()
-    print(f"took {time.monotonic() - started:.1f} s", file=sys.stderr)
-    sys.exit(code)
+    run_main(main)

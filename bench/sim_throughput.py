@@ -27,9 +27,11 @@ import aiohttp
 from _common import (
     PrismProcess,
     SimProcess,
+    finish,
     group_cpu_seconds,
     median,
     percentile,
+    run_main,
     table,
     write_result,
 )
@@ -240,14 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     })
     print(table(["clients", "server", "cycles/s", "p50 ms", "p99 ms", "server CPU ms/cycle",
                  "server cores", "client cores", "sim/prism"], rows))
-    print(f"checks: {'ok' if ok else 'FAILED'} {json.dumps(checks)}")
-    print(f"targets: {targets_met}")
-    print(f"wrote {path}")
-    return 0 if ok else 1
+    return finish(path, ok, checks=json.dumps(checks), targets=targets_met)
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    code = main()
-    print(f"took {time.monotonic() - started:.1f} s", file=sys.stderr)
-    sys.exit(code)
+    run_main(main)

@@ -16,6 +16,7 @@ from conformance.checks.steps import (
     fresh_order,
     postings_for,
     settle_amount,
+    trade_postings,
     wait_for_trade,
 )
 from conformance.driver.driver import Driver, Posting
@@ -58,13 +59,7 @@ def test_nothing_posted_while_reserved(
         seen = eventually(saw_reserved, bound_s=driver.settle_timeout_s)
         if not seen:
             raise CannotArrange(f"order {order.order_ref} never showed the reserved trade")
-        early = postings_for(
-            driver,
-            order.account,
-            transact_id=trade.id,
-            quote_id=order.quote_id,
-            order_ref=order.order_ref,
-        )
+        early = trade_postings(driver, order, trade.id)
         evidence.check(
             not early,
             f"order {order.order_ref} got {len(early)} ledger posting(s) while trade {trade.id} "
@@ -80,15 +75,7 @@ def test_nothing_posted_while_reserved(
             raise CannotArrange(
                 f"order {order.order_ref} did not reach {outcome} (status {final.get('status')!r})"
             )
-        posted = _credits(
-            postings_for(
-                driver,
-                order.account,
-                transact_id=trade.id,
-                quote_id=order.quote_id,
-                order_ref=order.order_ref,
-            )
-        )
+        posted = _credits(trade_postings(driver, order, trade.id))
         if outcome == "settled":
             expected = settle_amount(driver, provider.trade(trade.id))
             evidence.check(
@@ -121,17 +108,7 @@ def test_returned_trade_is_reversed_once(
         raise CannotArrange(f"order {order.order_ref} never settled ({final.get('status')!r})")
 
     def reversals() -> list[Posting]:
-        return [
-            p
-            for p in postings_for(
-                driver,
-                order.account,
-                transact_id=trade.id,
-                quote_id=order.quote_id,
-                order_ref=order.order_ref,
-            )
-            if p.reversal
-        ]
+        return [p for p in trade_postings(driver, order, trade.id) if p.reversal]
 
     bound = driver.settle_timeout_s
     reversed_ = eventually(lambda: bool(reversals()), bound_s=bound / 2, interval_s=0.2)
@@ -143,15 +120,7 @@ def test_returned_trade_is_reversed_once(
     got = reversals()
     status = provider.trade(trade.id).status
     evidence.step("provider trade status", status)
-    credits = _credits(
-        postings_for(
-            driver,
-            order.account,
-            transact_id=trade.id,
-            quote_id=order.quote_id,
-            order_ref=order.order_ref,
-        )
-    )
+    credits = _credits(trade_postings(driver, order, trade.id))
     evidence.check(
         len(got) == 1,
         f"returned trade {trade.id} has {len(got)} reversal(s) in the partner's ledger "
@@ -212,15 +181,7 @@ def test_replayed_event_posts_once(
         attempt = provider.control.redeliver(event.id)
         evidence.step("replay", f"{event.id} → {attempt.status_code}")
     provider.hold_webhooks(False)
-    posted = _credits(
-        postings_for(
-            driver,
-            order.account,
-            transact_id=trade.id,
-            quote_id=order.quote_id,
-            order_ref=order.order_ref,
-        )
-    )
+    posted = _credits(trade_postings(driver, order, trade.id))
     evidence.check(
         len(posted) == 1,
         f"event {event.id} delivered 10 times (8 concurrently) gave {len(posted)} postings "
@@ -291,15 +252,7 @@ def test_early_and_late_events(
         d for d in provider.deliveries() if d.event_id in {e.id for e in provider.events(trade.id)}
     ]
     evidence.step("early event deliveries", ", ".join(f"{d.kind}:{d.status_code}" for d in early))
-    posted = _credits(
-        postings_for(
-            driver,
-            order.account,
-            transact_id=trade.id,
-            quote_id=order.quote_id,
-            order_ref=order.order_ref,
-        )
-    )
+    posted = _credits(trade_postings(driver, order, trade.id))
     evidence.check(
         driver.category(final) == "done" and len(posted) == 1,
         f"the settled event for {trade.id} that arrived before the transact answer was lost: "

@@ -131,6 +131,17 @@ def postings_for(
     )
 
 
+def trade_postings(driver: Driver, order: Order, transact_id: str) -> tuple[Posting, ...]:
+    """The partner's postings that refer to this order's trade (by trade, quote or order id)."""
+    return postings_for(
+        driver,
+        order.account,
+        transact_id=transact_id,
+        quote_id=order.quote_id,
+        order_ref=order.order_ref,
+    )
+
+
 def settle_amount(driver: Driver, trade: Any) -> Any:
     """The amount the partner declared its postings carry (fiatAmount or cryptoAmount)."""
     field = driver.manifest.provider.ledger_amount
