@@ -90,7 +90,7 @@ def _place_screenshot(shot: Screenshot, scenario_id: str, out_dir: Path, index: 
 def _fix_for(result: ScenarioResult) -> str:
     fixes = list(dict.fromkeys(f.fix.strip() for f in result.findings if f.fix.strip()))
     if fixes:
-        return " ".join(fixes)
+        return "; ".join(fixes)
     spec = SCENARIOS_BY_ID.get(result.scenario_id)
     if result.status is Status.ERROR:
         return (
@@ -170,6 +170,15 @@ def _question_entry(q: QuestionVerdict) -> dict[str, Any]:
     }
 
 
+def _problem(result: ScenarioResult) -> str:
+    """What went wrong, without the fix (the fix list shows it beside): the findings' lines."""
+    messages = list(dict.fromkeys(f.message.strip() for f in result.findings if f.message))
+    if not messages:
+        return ""
+    more = f" (+{len(messages) - 1} more)" if len(messages) > 1 else ""
+    return f"{messages[0]}{more}"
+
+
 def _fixes(
     scenarios: list[tuple[dict[str, Any], ScenarioResult]], verdict: Verdict
 ) -> list[dict[str, Any]]:
@@ -185,7 +194,7 @@ def _fixes(
             "title": entry["title"],
             "question": entry["question"],
             "blocks": entry["blocks"],
-            "reason": entry["reason"] or f"{entry['id']} {entry['status']}",
+            "reason": _problem(result) or entry["reason"] or f"{entry['id']} {entry['status']}",
             "fix": _fix_for(result),
             "clause": entry["clause"],
         })
