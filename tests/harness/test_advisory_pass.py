@@ -38,8 +38,8 @@ class _Grab:
 def test_advisory_finding_passes_and_blocker_fails(tmp_path: Path) -> None:
     (tmp_path / "test_advisory_scenarios.py").write_text(SCENARIOS)
     grab = _Grab()
-    pytest.main([str(tmp_path), "-q", "-p", "no:cacheprovider", f"--rootdir={tmp_path}"],
-                plugins=[grab])
+    pytest.main([str(tmp_path), "-q", "-p", "no:cacheprovider", f"--rootdir={tmp_path}",
+                 "-o", "asyncio_default_fixture_loop_scope=function"], plugins=[grab])
     assert grab.config is not None
     results = {o.scenario_id: o.result for o in item_results(grab.config).values()}
     advisory = results["duplicates.double_click_ui"]
