@@ -131,12 +131,16 @@ def _env_pairs(values: list[str]) -> dict[str, str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Make ``-k`` match scenario ids (``-k expiry.boundary``) as well as test names."""
+    """Make ``-k`` match scenario ids (``-k expiry.boundary``) and questions (``-k RQ3``)."""
     for item in items:
         scenario_id = threat_id(item)
         if scenario_id is not None:
             item.extra_keyword_matches.add(scenario_id)
             item.extra_keyword_matches.add(scenario_id.replace(".", "_"))
+            marker = item.get_closest_marker(MARKER)
+            question = marker.kwargs.get("question") if marker is not None else None
+            if isinstance(question, str):
+                item.extra_keyword_matches.add(question)
 
 
 # -- fixtures ------------------------------------------------------------------------------
