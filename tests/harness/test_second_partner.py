@@ -1,33 +1,35 @@
-"""A partner that is not the reference one, certified from its manifest alone, passes.
+"""A partner that is not the reference one, certified from its manifest alone: ready.
 
 Kestrel Pay (fixtures/second_partner) is stdlib http.server + sqlite3 with other routes,
 field names, state names, key scheme and ledger representation: the harness must not be
-tuned to the reference partner's shapes.
+tuned to the reference partner's shapes. It ships no client, so the browser scenarios and
+the bundle scan do not apply, and its manifest waives RQ2 with a written reason.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+
 from conformance.catalogue import SCENARIOS
-from conformance.results import SkipKind, Status
-from conformance.runner import run_catalogue
+from conformance.cli import main
 
 MANIFEST = Path(__file__).resolve().parents[2] / "fixtures" / "second_partner" / "manifest.toml"
-HTTP_SCENARIOS = tuple(s.id for s in SCENARIOS if not s.browser and s.id != "secrets.bundle_scan")
+NO_CLIENT = {s.id for s in SCENARIOS if s.browser} | {"secrets.bundle_scan"}
 
 
-def test_second_partner_passes_every_http_scenario() -> None:
-    run = run_catalogue(manifest=MANIFEST, only=HTTP_SCENARIOS)
-    assert run.partner_name.startswith("Kestrel Pay")
-    not_passed = {r.scenario_id: (r.status.value, r.reason) for r in run.scenarios
-                  if r.scenario_id in HTTP_SCENARIOS and r.status is not Status.PASS}
-    assert not not_passed
-
-
-def test_browser_scenarios_not_applicable_without_web() -> None:
-    run = run_catalogue(manifest=MANIFEST, only=("expiry.ui_disabled",))
-    (result,) = [r for r in run.scenarios if r.scenario_id == "expiry.ui_disabled"]
-    assert result.status is Status.SKIPPED and result.skip_kind is SkipKind.NOT_APPLICABLE
-    others = [r for r in run.scenarios if r.scenario_id != "expiry.ui_disabled"]
-    assert all(r.skip_kind is SkipKind.DESELECTED for r in others)
+def test_second_partner_certifies_ready_from_its_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["certify", "--partner", str(MANIFEST), "--out", str(tmp_path)]) == 0
+    assert "verdict: READY" in capsys.readouterr().out
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["partner_name"].startswith("Kestrel Pay")
+    statuses = {s["id"]: s["status"] for s in report["scenarios"]}
+    assert {sid for sid, status in statuses.items() if status == "skipped"} == NO_CLIENT
+    assert all(status == "pass" for sid, status in statuses.items() if sid not in NO_CLIENT)
+    rq2 = next(q for q in report["questions"] if q["id"] == "RQ2")
+    assert rq2["answer"] == "unanswered" and rq2["waiver"] and not rq2["blocks"]
+    assert "Server-to-server integration" in (tmp_path / "summary.md").read_text()
