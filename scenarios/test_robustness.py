@@ -154,37 +154,22 @@ def test_bad_input_never_breaks_the_partner(
         except Broke as exc:
             failures.append(f"{name}: {exc}")
 
+    def quote_with(kind: str, label: str, **values: str) -> None:
+        tried[kind] += 1
+        before = _counts(provider)
+        answer = driver.actions.call("create_quote", driver.variables(account=account, **values))
+        _judge(answer.status_code, f"create_quote with {label}", _counts(provider), provider,
+               before)
+
     @SETTINGS
     @given(amount=bad_amounts)
     def amounts(amount: str) -> None:
-        tried["amounts"] += 1
-        before = _counts(provider)
-        answer = driver.actions.call(
-            "create_quote", driver.variables(account=account, amount=amount)
-        )
-        _judge(
-            answer.status_code,
-            f"create_quote with amount {amount!r}",
-            _counts(provider),
-            provider,
-            before,
-        )
+        quote_with("amounts", f"amount {amount!r}", amount=amount)
 
     @SETTINGS
     @given(network=bad_networks)
     def networks(network: str) -> None:
-        tried["networks"] += 1
-        before = _counts(provider)
-        answer = driver.actions.call(
-            "create_quote", driver.variables(account=account, amount=AMOUNT, network=network)
-        )
-        _judge(
-            answer.status_code,
-            f"create_quote with network {network!r}",
-            _counts(provider),
-            provider,
-            before,
-        )
+        quote_with("networks", f"network {network!r}", amount=AMOUNT, network=network)
 
     @SETTINGS
     @given(ref=bad_refs)
