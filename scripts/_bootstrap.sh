@@ -17,7 +17,6 @@ if [ ! -f "$STAMP" ]; then
 fi
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
-command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}" >&2
