@@ -16,7 +16,10 @@ How the verdict is decided (the same text is printed in the HTML report's footer
    waived, AND no scenario outside the questions (guards.*, robustness.*) failed or
    errored unless waived, AND the harness reported no errors. ops.* scenarios are
    advisory: shown as warnings, they never block. Anything else is **blocked**.
-6. Exit codes: 0 ready, 1 blocked; 2 when the harness could not run at all.
+6. Exit codes: 0 ready, 1 blocked; 2 when the harness could not run: nothing was
+   decided (no scenario passed or failed) because every scenario that ran ended in
+   ``error`` or the harness itself failed (e.g. the partner never came up). The verdict
+   is still ``blocked`` and the report is still written.
 """
 
 from __future__ import annotations
@@ -40,11 +43,13 @@ RULES: tuple[str, ...] = (
     "guards.* or robustness.* scenario failed or errored (unless waived), and the "
     "harness reported no errors. ops.* scenarios are advisory warnings and never block.",
     "Anything else is BLOCKED: when the harness cannot decide, it fails closed.",
-    "Exit codes: 0 ready, 1 blocked, 2 the harness could not run.",
+    "Exit codes: 0 ready, 1 blocked, 2 the harness could not run (nothing was decided: "
+    "every scenario that ran ended in error, e.g. the partner never came up).",
 )
 
 EXIT_READY = 0
 EXIT_BLOCKED = 1
+EXIT_HARNESS = 2
 
 
 class Decision(StrEnum):
@@ -96,6 +101,7 @@ class Verdict:
     reasons: tuple[str, ...]
     warnings: tuple[str, ...]
     harness_errors: tuple[str, ...]
+    undecided: bool = False
 
     @property
     def ready(self) -> bool:
@@ -103,7 +109,9 @@ class Verdict:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_READY if self.ready else EXIT_BLOCKED
+        if self.ready:
+            return EXIT_READY
+        return EXIT_HARNESS if self.undecided else EXIT_BLOCKED
 
     def scenario(self, scenario_id: str) -> ScenarioVerdict | None:
         return next((s for s in self.scenarios if s.scenario_id == scenario_id), None)
@@ -235,6 +243,8 @@ def decide(run: RunResult) -> Verdict:
         )
     reasons.extend(f"harness error: {err}" for err in run.harness_errors)
     blocked = bool(reasons)
+    decided = any(r.status in (Status.PASS, Status.FAIL) for r in results)
+    errored = any(r.status is Status.ERROR for r in results) or bool(run.harness_errors)
     return Verdict(
         decision=Decision.BLOCKED if blocked else Decision.READY,
         questions=questions,
@@ -242,4 +252,5 @@ def decide(run: RunResult) -> Verdict:
         reasons=tuple(reasons),
         warnings=tuple(warnings),
         harness_errors=tuple(run.harness_errors),
+        undecided=blocked and errored and not decided,
     )

@@ -125,3 +125,29 @@ def test_malformed_partner_env_is_exit_2(
 ) -> None:
     assert main(["certify", "--out", str(tmp_path), "--partner-env", "NOEQUALS"]) == 2
     assert "NOEQUALS" in capsys.readouterr().err
+
+
+def test_partner_that_never_comes_up_is_exit_2_with_the_report_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    reference = Path(__file__).resolve().parents[2] / "fixtures" / "reference_partner"
+    text = (reference / "manifest.toml").read_text()
+    head, _, rest = text.partition("[start]")
+    start = (
+        '[start]\ncommand = ["{python}", "-c", "raise SystemExit(3)"]\n'
+        "startup_timeout_seconds = 5\n"
+        '[start.env]\nbase_url = "B"\nsecret_key = "S"\nwebhook_secret = "W"\nport = "P"\n\n'
+    )
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(head + start + rest[rest.index("[provider]"):])
+    out = tmp_path / "report"
+    assert main(["certify", "--partner", str(manifest), "--out", str(out),
+                 "--only", "guards"]) == 2
+    assert "verdict: BLOCKED (exit 2)" in capsys.readouterr().out
+    document = json.loads((out / "report.json").read_text())
+    validate(document)
+    assert document["exit_code"] == 2 and document["verdict"] == "blocked"
+    guards = [s for s in document["scenarios"] if s["id"].startswith("guards.")]
+    assert guards and all(s["status"] == "error" for s in guards)
+    assert "PartnerUnreachable" in guards[0]["reason"]
+    assert main(["verify", str(out)]) == 0

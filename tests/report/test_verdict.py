@@ -242,3 +242,31 @@ def test_the_rules_are_written_in_the_module_docstring() -> None:
     for phrase in ("UNANSWERED", "waived", "advisory", "ready", "Exit codes"):
         assert phrase in doc
     assert len(QUESTIONS) == 6
+
+
+def test_nothing_decided_is_exit_2_still_blocked() -> None:
+    everything_errored = run(
+        result(s.id, Status.ERROR, reason="harness error: PartnerUnreachable: never came up")
+        for s in SCENARIOS
+    )
+    verdict = decide(everything_errored)
+    assert verdict.decision is Decision.BLOCKED and verdict.undecided
+    assert verdict.exit_code == 2
+    errored_or_deselected = run(
+        [result("guards.amount_limit", Status.ERROR, reason="harness error: down")]
+        + [result(s.id, Status.SKIPPED, skip_kind=SkipKind.DESELECTED)
+           for s in SCENARIOS if s.id != "guards.amount_limit"]
+    )
+    assert decide(errored_or_deselected).exit_code == 2
+    harness_only = run([result(s.id, Status.SKIPPED, skip_kind=SkipKind.DESELECTED)
+                        for s in SCENARIOS], harness_errors=["pytest could not run"])
+    assert decide(harness_only).exit_code == 2
+
+
+def test_one_decided_scenario_among_errors_is_exit_1() -> None:
+    mostly_errored = run(
+        result(s.id, Status.ERROR, reason="harness error")
+        for s in SCENARIOS if s.id != "trace.order_record"
+    )
+    verdict = decide(mostly_errored)
+    assert not verdict.undecided and verdict.exit_code == 1
