@@ -31,6 +31,9 @@ from conformance.errors import (
 )
 from conformance.redact import Redactor
 
+# How long a partner that dropped a connection has to be seen exiting to count as crashed.
+DROP_GRACE_S = 0.5
+
 _MISSING = object()
 DROPPED = 0  # the status code of an answer the partner never gave (connection dropped)
 
@@ -314,8 +317,10 @@ class Actions:
         While its process still runs this is the partner failing that one request (judged
         like a 5xx by scenarios); a process that died is a harness error instead.
         """
-        time.sleep(0.3)
-        dead = self.liveness()
+        # A crashing process drops its connections just before it exits: watch it, bounded.
+        deadline = time.monotonic() + DROP_GRACE_S
+        while not (dead := self.liveness()) and time.monotonic() < deadline:
+            time.sleep(0.05)
         if dead:
             raise PartnerUnreachable(f"{action}: the partner is not running ({dead})")
         text = f"connection dropped without an answer ({type(exc).__name__})"
