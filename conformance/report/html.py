@@ -190,6 +190,8 @@ class HtmlWriter:
         ready = doc["verdict"] == "ready"
         css = "ready" if ready else "blocked"
         decision = "READY to launch" if ready else "BLOCKED — do not launch"
+        if doc["exit_code"] == 2:
+            decision = "BLOCKED — the harness could not decide"
         run = doc["run"]
         reasons = "".join(f"<li>{e(r)}</li>" for r in doc["verdict_reasons"][:8])
         more = len(doc["verdict_reasons"]) - 8

@@ -39,6 +39,9 @@ class MarkdownWriter:
         lines = [
             f"## 0Pools readiness: {'✅ READY' if ready else '⛔ BLOCKED'} — "
             f"{_cell(document['partner_name'])}",
+            *(["", "**The harness could not decide:** every scenario that ran ended in "
+               "error (see the reasons below); fix the cause and run again."]
+              if document["exit_code"] == 2 else []),
             "",
             f"harness {document['harness_version']} · catalogue {document['catalogue_version']}"
             f" · {run['started_at']} · {run['duration_s']:.1f} s · exit {document['exit_code']}",

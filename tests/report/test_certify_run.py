@@ -150,4 +150,6 @@ def test_partner_that_never_comes_up_is_exit_2_with_the_report_written(
     guards = [s for s in document["scenarios"] if s["id"].startswith("guards.")]
     assert guards and all(s["status"] == "error" for s in guards)
     assert "PartnerUnreachable" in guards[0]["reason"]
+    assert "could not decide" in (out / "summary.md").read_text()
+    assert "the harness could not decide" in (out / "report.html").read_text()
     assert main(["verify", str(out)]) == 0
