@@ -15,9 +15,9 @@ from conformance.checks.steps import (
     eventually,
     fresh_order,
     postings_for,
+    require_trade,
     settle_amount,
     trade_postings,
-    wait_for_trade,
 )
 from conformance.driver.driver import Driver, Posting
 from conformance.driver.recorder import EvidenceRecorder
@@ -35,13 +35,7 @@ def _reserved_order(driver: Driver, provider: Provider) -> tuple[Order, Any]:
     provider.script_next("reserved")
     order = fresh_order(driver, provider)
     answer = driver.accept(order.order_ref, account=order.account)
-    trade = wait_for_trade(provider, order.quote_id)
-    if trade is None:
-        raise CannotArrange(
-            f"accept of {order.order_ref} made no trade (HTTP {answer.status_code})"
-        )
-    driver.recorder.ids(transact_id=trade.id)
-    return order, trade
+    return order, require_trade(driver, provider, order, answer)
 
 
 @pytest.mark.threat("ledger.no_credit_on_reserved", question="RQ4")
@@ -243,10 +237,7 @@ def test_early_and_late_events(
     order = fresh_order(driver, provider)
     provider.fault("webhook_before_response")
     driver.accept(order.order_ref, account=order.account)
-    trade = wait_for_trade(provider, order.quote_id)
-    if trade is None:
-        raise CannotArrange(f"accept of {order.order_ref} made no trade")
-    evidence.ids(transact_id=trade.id)
+    trade = require_trade(driver, provider, order)
     final = driver.wait_for(order.order_ref, account=order.account, categories=("done",))
     early = [
         d for d in provider.deliveries() if d.event_id in {e.id for e in provider.events(trade.id)}

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from conformance.checks.provider import Provider
-from conformance.checks.steps import CannotArrange, eventually, fresh_order, wait_for_trade
+from conformance.checks.steps import (
+    eventually,
+    fresh_order,
+    require_trade,
+)
 from conformance.driver.driver import Driver
 from conformance.driver.recorder import EvidenceRecorder
 
@@ -22,10 +26,7 @@ def test_stuck_reserved_trade_alerts(
     provider.script_next("reserved")
     order = fresh_order(driver, provider)
     driver.accept(order.order_ref, account=order.account)
-    trade = wait_for_trade(provider, order.quote_id)
-    if trade is None:
-        raise CannotArrange(f"accept of {order.order_ref} made no trade")
-    evidence.ids(transact_id=trade.id)
+    trade = require_trade(driver, provider, order)
 
     def alerted() -> bool:
         answer = driver.alerts(account=order.account)

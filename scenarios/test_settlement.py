@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.checks.provider import Provider
-from conformance.checks.steps import CannotArrange, fresh_order, wait_for_trade
+from conformance.checks.steps import fresh_order, require_trade
 from conformance.driver.driver import Driver
 from conformance.driver.recorder import EvidenceRecorder
 
@@ -19,10 +19,7 @@ def test_partner_polls_to_terminal(
     order = fresh_order(driver, provider)
     mark = provider.mark()
     driver.accept(order.order_ref, account=order.account)
-    trade = wait_for_trade(provider, order.quote_id)
-    if trade is None:
-        raise CannotArrange(f"accept of {order.order_ref} made no trade")
-    evidence.ids(transact_id=trade.id)
+    trade = require_trade(driver, provider, order)
     final = driver.wait_for(order.order_ref, account=order.account, categories=("done",))
     polls = provider.polls(order.quote_id, since=mark)
     provider.record_journal(polls[:10])

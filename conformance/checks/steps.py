@@ -99,12 +99,21 @@ def accept_and_settle(
     answer = driver.accept(order.order_ref, account=order.account)
     if answer.server_error:
         raise CannotArrange(f"accept of an ordinary order answered HTTP {answer.status_code}")
-    trade = wait_for_trade(provider, order.quote_id)
-    if trade is None:
-        raise CannotArrange(f"accept of {order.order_ref} made no trade at the provider")
-    driver.recorder.ids(transact_id=trade.id)
+    trade = require_trade(driver, provider, order, answer)
     final = driver.wait_for(order.order_ref, account=order.account, categories=categories)
     return final, trade
+
+
+def require_trade(
+    driver: Driver, provider: Provider, order: Order, answer: Answer | None = None
+) -> Any:
+    """The trade an accepted order made at the provider, recorded; none means we cannot decide."""
+    trade = wait_for_trade(provider, order.quote_id)
+    if trade is None:
+        status = f" (HTTP {answer.status_code})" if answer is not None else ""
+        raise CannotArrange(f"accept of {order.order_ref} made no trade at the provider{status}")
+    driver.recorder.ids(transact_id=trade.id)
+    return trade
 
 
 def wait_for_trade(provider: Provider, quote_id: str, *, bound_s: float = 3.0) -> Any | None:
