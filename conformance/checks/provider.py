@@ -55,8 +55,7 @@ class Provider:
 
     def mark(self) -> int:
         """The journal position now; later queries read only what came after."""
-        entries = self.control.journal(since_seq=0)
-        return int(entries[-1].seq) if entries else 0
+        return int(self.control.journal_position())
 
     def transacts(self, *, since: int = 0, quote_id: str | None = None) -> tuple[Any, ...]:
         return tuple(

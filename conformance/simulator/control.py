@@ -215,3 +215,7 @@ class Control:
         self, partner_id: str | None = None, since_seq: int = 0
     ) -> tuple[JournalEntry, ...]:
         return self._core.journal.entries(partner_id=partner_id, since_seq=since_seq)
+
+    def journal_position(self) -> int:
+        """The seq of the newest journal entry (0 when empty): a cheap mark to read after."""
+        return len(self._core.journal)

@@ -164,3 +164,12 @@ def test_sim_command_refuses_bad_options(flag: str, value: str) -> None:
     sim_command.add_arguments(parser)
     with pytest.raises(ConformanceError, match=flag):
         sim_command.run(parser.parse_args(["--port", "0", flag, value]))
+
+
+def test_journal_position_marks_what_comes_after(sim: Simulator, client: httpx.Client) -> None:
+    mark = sim.control.journal_position()
+    assert mark == (sim.control.journal()[-1].seq if sim.control.journal() else 0)
+    client.get("/pools")
+    after = sim.control.journal(since_seq=mark)
+    assert [e.path for e in after] == ["/v1/pools"]
+    assert sim.control.journal_position() == after[-1].seq
