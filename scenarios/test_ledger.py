@@ -156,6 +156,15 @@ def test_replayed_event_posts_once(
         delay_seconds=driver.manifest.provider.timeout_s + 1,
         times=1000,
     )
+    # And every other provider read is slow (but inside the partner's timeout): a receiver
+    # that checks, then asks the provider, then inserts keeps all deliveries in that window.
+    provider.fault(
+        "delay",
+        method="GET",
+        path="/v1/pools/*",
+        delay_seconds=driver.manifest.provider.timeout_s / 2,
+        times=1000,
+    )
     provider.move(trade.id, "settled")
     event = _settled_event(provider, trade.id)
     evidence.ids(event_id=event.id)
