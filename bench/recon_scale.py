@@ -29,7 +29,7 @@ from _common import ROOT, finish, median, table, write_result
 sys.path.insert(0, str(ROOT))
 
 from conformance.checks.recon import reconcile  # noqa: E402
-from conformance.driver.driver import Posting  # noqa: E402
+from conformance.driver.postings import Posting  # noqa: E402
 from conformance.simulator.models import Trade  # noqa: E402
 
 AMOUNTS = [Decimal(a) for a in ("10.20", "16.40", "19.99", "0.10", "33.33", "125.05", "7.77")]

@@ -10,7 +10,7 @@ Cheap to import: the simulator and the driver load only when a fixture needs the
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,8 +88,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(id, *, question=None): the catalogue scenario (DESIGN §4) a test decides, "
-        "and its readiness question (RQ1..RQ6)",
+        f"{MARKER}(id, *, question=None, observes=()): the catalogue scenario (DESIGN §4) a "
+        "test decides, its readiness question (RQ1..RQ6), and the decisive observations it "
+        "must make to pass",
     )
     state(config)
 
@@ -259,7 +260,7 @@ def driver(partner: RunningPartner, evidence: EvidenceRecorder) -> Iterator[Driv
     from conformance.driver.driver import Driver
     from conformance.errors import PartnerUnreachable
 
-    dead = partner.process.exit_reason()
+    dead = partner.actions.gone()
     if dead:
         raise PartnerUnreachable(
             f"the partner is not running ({dead}); log tail:\n" + partner.process.log_tail(20)
@@ -321,6 +322,13 @@ def pytest_runtest_makereport(
     result = _result(item, call, report, scenario_id)
     if result is not None and (previous is None or _worse(result, previous.result)):
         outcomes[item.nodeid] = Outcome(scenario_id=scenario_id, result=result)
+    if result is not None and report.when == "call" and report.passed and result.status in (
+        Status.FAIL,
+        Status.ERROR,
+    ):
+        # The plugin decided against a test that returned: pytest's own outcome says so too.
+        report.outcome = "failed"
+        report.longrepr = f"{result.status.value}: {result.reason}"
     return report
 
 
@@ -331,55 +339,91 @@ def _worse(new: ScenarioResult, old: ScenarioResult) -> bool:
     return _RANK[new.status] > _RANK[old.status]
 
 
+def declared_observations(item: pytest.Item) -> tuple[str, ...] | None:
+    """What a scenario must have observed to pass (its ``threat`` marker's ``observes``)."""
+    marker = item.get_closest_marker(MARKER)
+    observes = marker.kwargs.get("observes") if marker is not None else None
+    if observes is None:
+        return None
+    return (observes,) if isinstance(observes, str) else tuple(observes)
+
+
 def _result(
     item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, scenario_id: str
 ) -> ScenarioResult | None:
-    from conformance.driver.recorder import PartnerFindings, reason_line
-    from conformance.errors import ConformanceError
-    from conformance.evidence import Evidence
+    """The plugin decides: findings → fail; no decisive evidence or a harness error → error."""
+    from conformance.driver.recorder import EvidenceRecorder, reason_line
     from conformance.findings import Finding
 
     recorder = item.stash.get(RECORDER_KEY, None)
-    evidence = recorder.evidence() if recorder is not None else Evidence()
-    redact: Callable[[str], str] = (
-        recorder.redactor.text if recorder is not None else (lambda text: text)
-    )
+    if recorder is None:
+        recorder = EvidenceRecorder(scenario_id, redactor=_redactor(item))
+    evidence = recorder.evidence()
     duration = time.monotonic() - item.stash.get(STARTED_KEY, time.monotonic())
+
     def make(status: Status, reason: str = "", findings: tuple[Finding, ...] = (),
              skip_kind: SkipKind | None = None) -> ScenarioResult:
         return ScenarioResult(
-            scenario_id=scenario_id, status=status, reason=reason, findings=findings,
-            duration_s=round(duration, 3), evidence=evidence, skip_kind=skip_kind,
+            scenario_id=scenario_id, status=status, reason=recorder.redactor.text(reason),
+            findings=findings, duration_s=round(duration, 3), evidence=evidence,
+            skip_kind=skip_kind,
         )
 
-    if report.when == "call" and report.passed:
-        # A pass may carry advisory findings (e.g. a page that sent two accepts, deduped).
-        advisories = tuple(
-            f for f in (recorder.findings if recorder is not None else ())
-            if f.severity.value == "advisory"
-        )
-        return make(Status.PASS, findings=advisories)
+    exc = call.excinfo.value if call.excinfo is not None and report.failed else None
+    if recorder.failing:
+        # The partner was seen doing wrong: that stands whatever happened after.
+        reason = reason_line(recorder.failing)
+        if exc is not None:
+            reason += f" (then the scenario stopped: {_error_reason(report, exc)})"
+        return make(Status.FAIL, reason, recorder.findings)
     if report.skipped:
         reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else "skipped"
-        return make(Status.SKIPPED, redact(reason.removeprefix("Skipped: ")),
+        return make(Status.SKIPPED, reason.removeprefix("Skipped: "),
                     skip_kind=SkipKind.NOT_APPLICABLE)
-    if not report.failed:
+    if report.failed:
+        return make(Status.ERROR, _error_reason(report, exc), recorder.findings)
+    if report.when != "call":
         return None
-    exc = call.excinfo.value if call.excinfo is not None else None
-    if isinstance(exc, PartnerFindings):
-        return make(Status.FAIL, reason_line(exc.findings), exc.findings)
+    if recorder.unreadable_answers:
+        answers = recorder.unreadable_answers
+        more = f" (+{len(answers) - 1} more)" if len(answers) > 1 else ""
+        return make(
+            Status.ERROR,
+            f"the partner's answer did not match the manifest: {answers[0]}{more}",
+            recorder.findings,
+        )
+    declared = declared_observations(item)
+    if declared is None:
+        return make(Status.ERROR, "harness error: the scenario declares no decisive "
+                    "observations (threat marker 'observes')", recorder.findings)
+    missing = [kind for kind in declared if kind not in recorder.observations]
+    if missing:
+        return make(Status.ERROR, f"no evidence: the scenario ended without observing "
+                    f"{', '.join(missing)}", recorder.findings)
+    # A pass may carry advisory findings (e.g. a page that sent two accepts, deduped).
+    return make(Status.PASS, findings=recorder.findings)
+
+
+def _error_reason(report: pytest.TestReport, exc: BaseException | None) -> str:
+    """Why the harness could not decide: only findings fail a partner; the rest is an error."""
+    from conformance.errors import ConformanceError
+
     if isinstance(exc, ConformanceError):
         reason = f"harness error: {type(exc).__name__}: {exc}"
-    elif isinstance(exc, AssertionError) and report.when == "call":
-        # A plain assert about the partner's behaviour: a failure, with any findings so far.
-        findings = recorder.findings if recorder is not None else ()
-        return make(Status.FAIL, redact(reason_line(findings) or str(exc).splitlines()[0]),
-                    findings)
+    elif isinstance(exc, AssertionError):
+        reason = f"harness assertion in {report.when}: {exc}"
     elif exc is not None:
         reason = f"harness error in {report.when}: {type(exc).__name__}: {exc}"
     else:
         reason = f"harness error in {report.when}"
-    return make(Status.ERROR, redact(reason.splitlines()[0][:500]))
+    return reason.splitlines()[0][:500] if reason.strip() else reason
+
+
+def _redactor(item: pytest.Item) -> Redactor:
+    from conformance.redact import Redactor
+
+    shared = item.config.stash.get(SHARED_REDACTOR_KEY, None)
+    return shared if shared is not None else Redactor()
 
 
 def item_results(config: pytest.Config) -> dict[str, Outcome]:

@@ -2,148 +2,157 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
+from typing import Any
 
 import pytest
 
-from conformance.checks.browser import (
-    QuotePage,
-    WebContext,
-    decide_blocking,
-    record_requests,
-    until,
-)
+from conformance.checks import named
+from conformance.checks.browser import QuotePage, WebContext, record_requests, until
+from conformance.checks.concurrently import run_concurrently
+from conformance.checks.observe import GOING, NO, Snapshot, observe
 from conformance.checks.provider import Provider, body_quote_id
 from conformance.checks.steps import (
     CannotArrange,
     Order,
-    accepted,
-    eventually,
     fresh_order,
-    wait_for_trade,
+    require_trade,
 )
 from conformance.driver.driver import Driver
 from conformance.driver.recorder import EvidenceRecorder
+from conformance.driver.timings import Timings
 from conformance.findings import Severity
 
+FIX_ONE_EXECUTION = (
+    "execute the stored quote once per order (a lock or a unique constraint) with a stable "
+    "Idempotency-Key; never re-quote on accept"
+)
+FIX_SAME_KEY = (
+    "retry a lost transact with the same Idempotency-Key and the same body (derive the key "
+    "from the quote, e.g. pool-execution:<quoteId>)"
+)
 
-async def _concurrent_accepts(
+
+def _new_trades(provider: Provider, before: set[str]) -> list[Any]:
+    return [t for t in provider.trades() if t.id not in before]
+
+
+def _concurrent_accepts(
     driver: Driver, provider: Provider, evidence: EvidenceRecorder, order: Order, clicks: int
 ) -> None:
+    timings = Timings.of(driver.manifest)
     before = {t.id for t in provider.trades()}
     mark = provider.mark()
-    async with driver.actions.async_client() as client:
-        answers = await asyncio.gather(
-            *(
-                driver.accept_async(order.order_ref, account=order.account, client=client)
-                for _ in range(clicks)
-            )
-        )
-    eventually(lambda: bool({t.id for t in provider.trades()} - before), bound_s=3.0)
-    new = [t for t in provider.trades() if t.id not in before]
+    answers = run_concurrently(
+        [lambda: driver.accept(order.order_ref, account=order.account)] * clicks,
+        bound_s=driver.actions.timeout_s + timings.call_s,
+    )
+    # Watch the whole window: a queued accept's second execution may come late.
+    observe(
+        driver, provider, account=order.account, order_ref=order.order_ref,
+        quote_id=order.quote_id, since=mark,
+        until=lambda s: bool(_new_trades(provider, before)), min_s=timings.dispatch_s,
+    )
+    new = _new_trades(provider, before)
     provider.record_journal(provider.transacts(since=mark))
-    evidence.ids(transact_id=[t.id for t in new])
-    evidence.check(
-        len(new) == 1,
-        f"{clicks} concurrent accepts of order {order.order_ref} made {len(new)} trades "
-        f"({', '.join(t.id for t in new) or 'none'}).",
-        fix="execute the stored quote once per order (a lock or a unique constraint) with a "
-        "stable Idempotency-Key; never re-quote on accept",
-        order_ref=order.order_ref,
-        quote_id=order.quote_id,
+    if not new:
+        raise CannotArrange(
+            f"{clicks} concurrent accepts of {order.order_ref} made no trade at the provider "
+            f"(answers: {', '.join(str(a.status_code) for a in answers)})"
+        )
+    named.exactly_one_trade(
+        evidence, new, what=f"{clicks} concurrent accepts of order {order.order_ref}",
+        fix=FIX_ONE_EXECUTION, order_ref=order.order_ref, quote_id=order.quote_id,
     )
     trade_id = new[0].id if len(new) == 1 else None
     for answer in answers:
-        named = answer.get("transact_id")
+        mapped = answer.get("transact_id")
         ok = answer.ok and (
-            (named is not None and named == trade_id)
-            or (named is None and driver.category(answer) in ("pending", "done"))
+            (mapped is not None and mapped == trade_id)
+            or (mapped is None and driver.category(answer) in GOING)
         )
         evidence.check(
             ok,
             f"a concurrent accept of {order.order_ref} answered HTTP {answer.status_code} "
-            f"(status {answer.get('status')!r}, trade {named!r}) instead of the one trade "
+            f"(status {answer.get('status')!r}, trade {mapped!r}) instead of the one trade "
             "or a pending state.",
             fix="answer a repeated accept with the stored execution (same trade id) or a "
             "pending state, not an error",
+            observes="accept_answers",
             order_ref=order.order_ref,
         )
 
 
-@pytest.mark.threat("duplicates.double_submit_api", question="RQ3")
-async def test_concurrent_accepts_make_one_trade(
+@pytest.mark.threat(
+    "duplicates.double_submit_api",
+    question="RQ3",
+    observes=("exactly_one_trade", "accept_answers"),
+)
+def test_concurrent_accepts_make_one_trade(
     driver: Driver, provider: Provider, evidence: EvidenceRecorder
 ) -> None:
     for clicks in (2, 8):
         order = fresh_order(driver, provider)
         evidence.step(f"{clicks} concurrent accepts", order.order_ref)
-        await _concurrent_accepts(driver, provider, evidence, order, clicks)
-    evidence.decide()
+        _concurrent_accepts(driver, provider, evidence, order, clicks)
 
 
 def _retry_after_reset(driver: Driver, provider: Provider, evidence: EvidenceRecorder) -> None:
+    timings = Timings.of(driver.manifest)
     order = fresh_order(driver, provider)
     before = {t.id for t in provider.trades()}
-    provider.fault("reset_after_commit")
+    provider.fault("reset_after_commit", quote_id=order.quote_id)
     mark = provider.mark()
     answer = driver.accept(order.order_ref, account=order.account)
-    trade = wait_for_trade(provider, order.quote_id)
-    if trade is None:
-        raise CannotArrange(f"accept of {order.order_ref} sent no transact to the provider")
-    evidence.ids(transact_id=trade.id)
-    final = driver.wait_for(
-        order.order_ref,
-        account=order.account,
-        categories=("pending", "done"),
-        also=lambda a: a.get("transact_id") in (None, trade.id),
+    trade = require_trade(driver, provider, order, answer)
+    maps_trade = "transact_id" in driver.manifest.actions["get_order"].expect
+
+    def on_trade(s: Snapshot) -> bool:
+        if s.category in NO:
+            return True  # decisively not on the trade
+        return s.category == "done" and (not maps_trade or s.transact_id == trade.id)
+
+    # Observe until the order settles on the trade (or fails), and retries have gone quiet.
+    seen = observe(
+        driver, provider, account=order.account, order_ref=order.order_ref,
+        quote_id=order.quote_id, since=mark, until=on_trade, min_s=timings.dispatch_s,
+        reconcile=True,
     )
-    sent = provider.transacts(since=mark, quote_id=order.quote_id)
-    provider.record_journal(sent)
-    evidence.ids(idempotency_key=[e.idempotency_key for e in sent])
-    new = [t for t in provider.trades() if t.id not in before]
-    keys = {e.idempotency_key for e in sent}
-    bodies = {e.body_digest for e in sent}
-    evidence.check(
-        len(keys) == 1 and len(bodies) == 1,
-        f"after the connection was reset, order {order.order_ref}'s transacts used "
-        f"{len(keys)} idempotency key(s) and {len(bodies)} body(ies).",
-        fix="retry a lost transact with the same Idempotency-Key and the same body "
-        "(derive the key from the quote, e.g. pool-execution:<quoteId>)",
+    named.one_key_per_quote(
+        evidence, seen.transacts, quote_id=order.quote_id, fix=FIX_SAME_KEY,
         order_ref=order.order_ref,
-        quote_id=order.quote_id,
     )
-    evidence.check(
-        len(new) == 1,
-        f"the lost transact answer led to {len(new)} trades for order {order.order_ref}.",
+    named.exactly_one_trade(
+        evidence, _new_trades(provider, before),
+        what=f"a lost transact answer for order {order.order_ref}",
         fix="retry with the same key, or read GET /pools/transactions/{quoteId}, never re-quote",
         order_ref=order.order_ref,
     )
-    category = driver.category(final)
-    named = final.get("transact_id")
     evidence.check(
-        category in ("pending", "done")
-        and named in (None, trade.id)
-        and ("transact_id" not in driver.manifest.actions["get_order"].expect or named == trade.id),
-        f"after a lost transact answer, order {order.order_ref} ended {final.get('status')!r} "
-        f"with trade {named!r}, not on trade {trade.id} (accept answered HTTP "
-        f"{answer.status_code}).",
+        seen.held and seen.category not in NO,
+        f"after a lost transact answer, order {order.order_ref} ended {seen.category!r} "
+        f"with trade {seen.last.transact_id!r}, not settled on trade {trade.id} (accept "
+        f"answered HTTP {answer.status_code}).",
         fix="treat a timeout or reset as an unknown outcome: retry with the same key or read "
         "the status by quote id, and store the trade id; never mark it failed",
+        observes="order_on_trade",
         order_ref=order.order_ref,
         transact_id=trade.id,
     )
 
 
-@pytest.mark.threat("duplicates.timeout_retry", question="RQ3")
+@pytest.mark.threat(
+    "duplicates.timeout_retry",
+    question="RQ3",
+    observes=("one_key_per_quote", "exactly_one_trade", "order_on_trade"),
+)
 def test_lost_answer_is_retried_with_same_key(
     driver: Driver, provider: Provider, evidence: EvidenceRecorder
 ) -> None:
     _retry_after_reset(driver, provider, evidence)
-    evidence.decide()
 
 
-@pytest.mark.threat("duplicates.key_stability", question="RQ3")
+@pytest.mark.threat("duplicates.key_stability", question="RQ3", observes=("one_key_per_quote",))
 def test_one_key_and_body_per_quote(
     driver: Driver, provider: Provider, evidence: EvidenceRecorder
 ) -> None:
@@ -151,10 +160,11 @@ def test_one_key_and_body_per_quote(
     order = fresh_order(driver, provider)
     driver.accept(order.order_ref, account=order.account)
     driver.accept(order.order_ref, account=order.account)
+    require_trade(driver, provider, order)
     _retry_after_reset(
         driver, provider, EvidenceRecorder(evidence.scenario_id, redactor=evidence.redactor)
     )
-    by_quote: dict[str, list[object]] = defaultdict(list)
+    by_quote: dict[str, list[Any]] = defaultdict(list)
     for entry in provider.transacts(since=0):
         quote_id = body_quote_id(entry)
         if quote_id is not None:
@@ -164,22 +174,17 @@ def test_one_key_and_body_per_quote(
         f"{sum(map(len, by_quote.values()))} transacts over {len(by_quote)} quotes in this run",
     )
     for quote_id, entries in sorted(by_quote.items()):
-        keys = {e.idempotency_key for e in entries}  # type: ignore[attr-defined]
-        bodies = {e.body_digest for e in entries}  # type: ignore[attr-defined]
-        if len(keys) > 1 or len(bodies) > 1:
-            provider.record_journal(entries)
-            evidence.ids(quote_id=quote_id)
-        evidence.check(
-            len(keys) == 1 and len(bodies) == 1,
-            f"quote {quote_id} was sent with {len(keys)} idempotency keys and "
-            f"{len(bodies)} bodies over {len(entries)} transacts.",
+        named.one_key_per_quote(
+            evidence, entries, quote_id=quote_id,
             fix="use one stable Idempotency-Key and one body per accepted quote, for every retry",
-            quote_id=quote_id,
         )
-    evidence.decide()
 
 
-@pytest.mark.threat("duplicates.conflict_handled", question="RQ3")
+@pytest.mark.threat(
+    "duplicates.conflict_handled",
+    question="RQ3",
+    observes=("no_server_error", "not_reported_done"),
+)
 def test_conflict_is_not_success(
     driver: Driver, provider: Provider, evidence: EvidenceRecorder
 ) -> None:
@@ -189,36 +194,43 @@ def test_conflict_is_not_success(
         status=409,
         code="idempotency_key_reused",
         message="this Idempotency-Key was used with another request body",
+        quote_id=order.quote_id,
     )
     mark = provider.mark()
     answer = driver.accept(order.order_ref, account=order.account)
-    provider.record_journal(provider.transacts(since=mark, quote_id=order.quote_id))
-    trade = provider.trade_for_quote(order.quote_id)
-    evidence.check(
-        not answer.server_error,
-        f"a provider 409 idempotency_key_reused made the partner answer HTTP {answer.status_code}.",
+    # Until the order shows an outcome: a queued accept meets the 409 in its worker.
+    seen = observe(
+        driver, provider, account=order.account, order_ref=order.order_ref,
+        quote_id=order.quote_id, since=mark,
+        until=lambda s: s.category in NO or s.category == "done",
+        min_s=Timings.of(driver.manifest).dispatch_s,
+    )
+    provider.record_journal(seen.transacts)
+    named.no_server_error(
+        evidence, answer,
+        what="a provider 409 idempotency_key_reused on transact",
         fix="handle 409 on transact as a conflict answer to the customer, not a server error",
         order_ref=order.order_ref,
     )
-    if trade is None:
-        evidence.check(
-            not accepted(driver, answer),
-            f"order {order.order_ref} was reported as {answer.get('status')!r} (HTTP "
-            f"{answer.status_code}) although the provider refused the execution with 409 and "
-            "no trade exists.",
-            fix="on 409 idempotency_key_reused check GET /pools/transactions/{quoteId}; if no "
-            "trade exists, show a conflict and start a new quote flow",
-            order_ref=order.order_ref,
-            quote_id=order.quote_id,
+    if not seen.transacts:
+        raise CannotArrange(
+            f"accept of {order.order_ref} sent no transact, so the provider's 409 was never seen"
         )
-        final = driver.order(order.order_ref, account=order.account)
-        evidence.check(
-            driver.category(final) != "done",
-            f"order {order.order_ref} shows {final.get('status')!r} with no trade at the provider.",
-            fix="never mark an order done without a trade",
-            order_ref=order.order_ref,
-        )
-    evidence.decide()
+    trade = provider.trade_for_quote(order.quote_id)
+    told = named.said_no(driver, answer) or seen.category in NO
+    success = "done" in (driver.category(answer) if answer.ok else None, seen.category)
+    evidence.check(
+        trade is not None or (told and not success),
+        f"order {order.order_ref} was answered {answer.get('status')!r} (HTTP "
+        f"{answer.status_code}) and then showed {seen.category!r} although the provider "
+        "refused the execution with 409 and no trade exists.",
+        fix="on 409 idempotency_key_reused check GET /pools/transactions/{quoteId}; if no "
+        "trade exists, show a conflict (a refused state) and start a new quote flow; never "
+        "show it done or leave it pending",
+        observes="not_reported_done",
+        order_ref=order.order_ref,
+        quote_id=order.quote_id,
+    )
 
 
 # -- the page: a real double click and a burst of rapid clicks on Accept -------------------------
@@ -238,8 +250,9 @@ async def _clicks_make_one_trade(page: QuotePage, how: str) -> None:
         await page.double_click_accept()
     else:
         await page.burst_click_accept(RAPID_CLICKS)
-    await until(lambda: any(t.id not in before for t in provider.trades()), bound_s=5.0)
-    await page.settle(bound_s=8.0, quiet_s=1.0)
+    timings = Timings.of(page.ctx.manifest)
+    await until(lambda: any(t.id not in before for t in provider.trades()), bound_s=timings.page_s)
+    await page.settle(bound_s=timings.page_s, quiet_s=timings.dispatch_s)
     trades = [t for t in provider.trades() if t.id not in before]
     accepts = page.actions_to_partner(page_mark)
     status = await page.status_text()
@@ -252,12 +265,9 @@ async def _clicks_make_one_trade(page: QuotePage, how: str) -> None:
             f"the {how} on Accept for quote {quote.quote_id} made no trade at the provider "
             f"(status shows {status!r})"
         )
-    evidence.check(
-        len(trades) == 1,
-        f"a {how} on Accept for quote {quote.quote_id} made {len(trades)} trades "
-        f"({', '.join(t.id for t in trades)}).",
-        fix=FIX_UI_CLICKS,
-        quote_id=quote.quote_id,
+    named.exactly_one_trade(
+        evidence, trades, what=f"a {how} on Accept for quote {quote.quote_id}",
+        fix=FIX_UI_CLICKS, quote_id=quote.quote_id,
     )
     if len(trades) == 1 and len(accepts) > 1:
         evidence.finding(
@@ -270,10 +280,9 @@ async def _clicks_make_one_trade(page: QuotePage, how: str) -> None:
         )
 
 
-@pytest.mark.threat("duplicates.double_click_ui", question="RQ3")
+@pytest.mark.threat("duplicates.double_click_ui", question="RQ3", observes=("exactly_one_trade",))
 async def test_double_click_in_browser_makes_one_trade(web: WebContext) -> None:
     async with QuotePage.open(web) as page:
         await _clicks_make_one_trade(page, "double click")
         await page.goto()
         await _clicks_make_one_trade(page, "rapid clicks")
-    decide_blocking(web.evidence)

@@ -15,6 +15,7 @@ from conformance.checks.browser import (
 )
 from conformance.checks.client_scan import collect_and_scan, write_sarif
 from conformance.checks.steps import CannotArrange
+from conformance.driver.timings import Timings
 from conformance.errors import ConformanceError
 
 # Findings beyond this many are in the table and the SARIF log, not one by one.
@@ -26,7 +27,7 @@ FIX_PROVIDER_CALL = (
 
 
 # Runs before the browser-only scenario below, so its own page load is judged there too.
-@pytest.mark.threat("secrets.bundle_scan", question="RQ2")
+@pytest.mark.threat("secrets.bundle_scan", question="RQ2", observes=("client_scanned",))
 async def test_no_secret_in_client_artefacts(request: pytest.FixtureRequest) -> None:
     ctx = web_context(request, need_web=False)
     evidence = ctx.evidence
@@ -72,19 +73,23 @@ async def test_no_secret_in_client_artefacts(request: pytest.FixtureRequest) -> 
         raise ConformanceError(
             "the client scan is incomplete, so it cannot be called clean: " + scan.incomplete[0]
         )
-    evidence.decide()
+    if scan.artefacts:
+        evidence.observed("client_scanned")
 
 
-@pytest.mark.threat("secrets.browser_no_provider_calls", question="RQ2")
+@pytest.mark.threat(
+    "secrets.browser_no_provider_calls", question="RQ2", observes=("browser_requests_judged",)
+)
 async def test_browser_never_calls_the_provider(web: WebContext) -> None:
     evidence = web.evidence
+    timings = Timings.of(web.manifest)
     # Drive the whole flow here too, so the verdict never rests on other scenarios alone.
     async with QuotePage.open(web) as page:
         await page.get_quote()
         mark = page.mark()
         await page.click_accept()
-        await until(lambda: bool(page.actions_since(mark)), bound_s=5.0)
-        await page.settle(bound_s=8.0, quiet_s=1.0)
+        await until(lambda: bool(page.actions_since(mark)), bound_s=timings.page_s)
+        await page.settle(bound_s=timings.page_s, quiet_s=timings.dispatch_s)
         await page.screenshot("after-accept", f"status {await page.status_text()!r}")
         own = page.requests
         accepted = page.actions_since(mark)
@@ -93,6 +98,7 @@ async def test_browser_never_calls_the_provider(web: WebContext) -> None:
             "clicking Accept made the page send no request, so its accept path was not observed"
         )
     judged = web.log.requests
+    evidence.observed("browser_requests_judged")
     evidence.step(
         "judged every browser request of the run",
         f"{len(judged)} requests from {', '.join(web.log.scenarios)} "
@@ -119,4 +125,3 @@ async def test_browser_never_calls_the_provider(web: WebContext) -> None:
             "server and rotate any that reached a client",
             url=r.url,
         )
-    evidence.decide()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
-from conformance.checks.provider import Provider
+from conformance.checks.provider import Provider, body_quote_id
 from conformance.checks.steps import accept_and_settle, fresh_order
 from conformance.driver.driver import Driver
 from conformance.driver.recorder import EvidenceRecorder
@@ -20,7 +21,7 @@ def _values(value: object) -> list[str]:
     return [str(value)]
 
 
-@pytest.mark.threat("trace.order_record", question="RQ5")
+@pytest.mark.threat("trace.order_record", question="RQ5", observes=("order_record",))
 def test_order_record_traces_to_provider(
     driver: Driver, provider: Provider, evidence: EvidenceRecorder
 ) -> None:
@@ -32,6 +33,7 @@ def test_order_record_traces_to_provider(
         record.ok and record.is_json,
         f"get_order for {order.order_ref} answered HTTP {record.status_code}.",
         fix="serve the order record to its owner",
+        observes="order_record",
         order_ref=order.order_ref,
     )
     leaked = evidence.redactor.contains_secret(record.text)
@@ -61,8 +63,10 @@ def test_order_record_traces_to_provider(
         fix="show the order's status (and list it in the manifest's provider.states)",
         order_ref=order.order_ref,
     )
-    request_ids = {e.request_id for e in provider.journal()}
-    event_ids = {e.id for e in provider.events()}
+    # Only ids that belong to this order: its quote's and trade's requests and events.
+    mine = {order.quote_id, trade.id if trade else order.quote_id}
+    request_ids = {e.request_id for e in provider.journal() if _concerns(e, mine)}
+    event_ids = {e.id for e in provider.events(trade.id)} if trade else set()
     got_requests = [v for v in _values(record.get("request_id")) if v in request_ids]
     got_events = [v for v in _values(record.get("event_id")) if v in event_ids]
     evidence.ids(request_id=got_requests[:5], event_id=got_events[:5])
@@ -70,9 +74,17 @@ def test_order_record_traces_to_provider(
         bool(got_requests or got_events),
         f"the order record of {order.order_ref} carries no provider request id or event id "
         "that the provider issued.",
-        fix="store the X-Request-Id of provider calls and the eventId of applied webhooks "
-        "with the order",
+        fix="store the X-Request-Id of this order's provider calls and the eventId of its "
+        "applied webhooks with the order",
         order_ref=order.order_ref,
     )
     evidence.step("order record", json.dumps(dict(record.fields), default=str)[:500])
-    evidence.decide()
+
+
+def _concerns(entry: Any, ids: set[str]) -> bool:
+    """A journal entry about this order: its quote or trade in the path, body or notes."""
+    return (
+        body_quote_id(entry) in ids
+        or any(i in entry.path for i in ids)
+        or any(i in note for note in entry.notes for i in ids)
+    )

@@ -3,8 +3,11 @@
 Every browser scenario drives the page through :class:`QuotePage` (one headless chromium per
 scenario, from :mod:`conformance.driver.browser`), and every request the page makes is kept
 in the session's :class:`BrowserLog`, which ``secrets.browser_no_provider_calls`` judges.
-The page is read only through the manifest's ``[web]`` selectors; the money is judged on
-the provider's journal.
+The page is read only through the manifest's ``[web]`` section: its selectors, the cookies
+and localStorage that open it as the page's account, its ``login`` steps (run once the page
+has loaded) and ``steps`` (run after amount, network and address, before get-quote). Every
+wait on the partner is a :class:`~conformance.driver.timings.Timings` bound; the money is
+judged on the provider's journal.
 """
 
 from __future__ import annotations
@@ -21,20 +24,34 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.checks.provider import Provider
-from conformance.checks.steps import AMOUNT, CannotArrange
-from conformance.driver.browser import BrowserSession
+from conformance.checks.steps import CannotArrange
+from conformance.driver.actions import HttpActions, render
+from conformance.driver.browser import (
+    BrowserSession,
+    PageActionFailed,
+    fill_field,
+    invalid_fields,
+    perform,
+)
 from conformance.driver.driver import dest_address, new_account
-from conformance.driver.manifest import Manifest, WebSpec
-from conformance.driver.recorder import EvidenceRecorder, PartnerFindings
-from conformance.errors import PartnerUnreachable
-from conformance.findings import Severity
+from conformance.driver.manifest import Manifest, PageStep, WebSpec, placeholders_in
+from conformance.driver.recorder import EvidenceRecorder
+from conformance.driver.timings import READ_INTERVAL_S, Timings
+from conformance.errors import ManifestError, PartnerUnreachable
 from conformance.redact import Redactor
 
 # Methods that do not change anything: a page may send these freely.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-QUOTE_BOUND_S = 10.0
 TABLE_LIMIT = 100
+# A forced click on a control that is on the page happens at once or not at all: the harness's
+# own bound, not a wait on the partner.
+FORCED_CLICK_MS = 2000
+# What a page that cannot be driven past a step should declare.
+PAGE_HINT = (
+    "a page that needs a sign-in or more than amount, network and address before quoting "
+    "declares it in [web].login, [web].cookies / local_storage or [web].steps"
+)
 _SHOT_COUNTER = itertools.count(1)
 
 
@@ -97,12 +114,18 @@ class WebContext:
     report_dir: Path | None
     # The run's server secrets by label; never printed, only searched for.
     secrets: Mapping[str, str]
+    # The partner's HTTP actions: its [actions.login] signs a page's account in through the API.
+    http: HttpActions | None = None
 
     @property
     def web(self) -> WebSpec:
         if self.manifest.web is None:
             raise CannotArrange("the manifest declares no [web] section")
         return self.manifest.web
+
+    @property
+    def timings(self) -> Timings:
+        return Timings.of(self.manifest)
 
     def touches_provider(self, url: str) -> bool:
         """A URL on the simulated provider's host and port."""
@@ -153,10 +176,33 @@ def web_context(request: Any, *, need_web: bool = True) -> WebContext:
         in_report_dir=inside,
         report_dir=report_dir,
         secrets={"secret_key": issued.secret_key, "webhook_secret": issued.webhook_secret},
+        http=partner.actions.http,
     )
 
 
-async def until(predicate: Callable[[], bool], *, bound_s: float, interval_s: float = 0.1) -> bool:
+def page_variables(manifest: Manifest, *, account: str, amount: str) -> dict[str, str]:
+    """What ``[web]`` templates are filled with for one page (before any login yields)."""
+    provider = manifest.provider
+    network = provider.network
+    return {
+        "account": account,
+        "amount": amount,
+        "network": network,
+        "dest_address": dest_address(network),
+        "pool_id": provider.pool_id,
+        "side": provider.side,
+        "currency": provider.pool_id.split("-", 1)[0],
+    }
+
+
+def step_label(part: str, index: int, step: PageStep) -> str:
+    """How a manifest page step is named in evidence and errors: ``[web].steps[2] (check '#t')``."""
+    return f"[web].{part}[{index}] ({step.action} {step.selector!r})"
+
+
+async def until(
+    predicate: Callable[[], bool], *, bound_s: float, interval_s: float = READ_INTERVAL_S
+) -> bool:
     """Poll an observable condition without blocking the browser's event loop."""
     deadline = time.monotonic() + bound_s
     while True:
@@ -176,12 +222,26 @@ class PageQuote:
 
 
 class QuotePage:
-    """The partner's quote page in one headless browser: get a quote, read and click Accept."""
+    """The partner's quote page in one headless browser: get a quote, read and click Accept.
 
-    def __init__(self, ctx: WebContext, session: BrowserSession) -> None:
+    The page belongs to one fresh account (``account``); ``variables`` fill the manifest's
+    ``[web]`` templates for it, login yields included once it is signed in.
+    """
+
+    def __init__(
+        self, ctx: WebContext, session: BrowserSession, *, account: str | None = None
+    ) -> None:
         self.ctx = ctx
         self.session = session
         self.page: Any = session.page
+        self.timings = ctx.timings
+        self.account = account or new_account("web")
+        self.variables = page_variables(
+            ctx.manifest, account=self.account, amount=ctx.provider.ordinary_amount()
+        )
+        self._api_cookies: dict[str, str] = {}
+        self._seeded = False
+        self._loads = 0
         self._requests: list[PageRequest] = []
         self._in_flight: set[Any] = set()
         self._last_action = 0.0
@@ -192,15 +252,23 @@ class QuotePage:
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, ctx: WebContext, *, clock: bool = False, keep_bodies: bool = False
+        cls,
+        ctx: WebContext,
+        *,
+        clock: bool = False,
+        keep_bodies: bool = False,
+        account: str | None = None,
     ) -> AsyncIterator[QuotePage]:
-        """Launch chromium, load the quote page (with Playwright's clock installed if asked)."""
+        """Launch chromium, load the quote page as a fresh account (or ``account``), signed in.
+
+        Playwright's clock is installed first if asked.
+        """
         session = BrowserSession(
             redactor=ctx.evidence.redactor, screenshot_dir=ctx.screenshot_dir,
-            keep_bodies=keep_bodies,
+            keep_bodies=keep_bodies, timeout_ms=ctx.timings.page_s * 1000,
         )
         async with session:
-            page = cls(ctx, session)
+            page = cls(ctx, session, account=account)
             page.page.on("request", page._on_request)
             page.page.on("requestfinished", page._on_done)
             page.page.on("requestfailed", page._on_done)
@@ -251,78 +319,223 @@ class QuotePage:
         """State-changing requests since ``mark`` to the partner's backend (not the provider)."""
         return tuple(r for r in self.actions_since(mark) if not self.ctx.touches_provider(r.url))
 
-    async def settle(self, *, bound_s: float = 5.0, quiet_s: float = 1.0) -> bool:
-        """Wait until no state-changing request is in flight and none started for ``quiet_s``."""
+    async def settle(self, *, bound_s: float | None = None, quiet_s: float | None = None) -> bool:
+        """Wait until no state-changing request is in flight and none started for ``quiet_s``.
+
+        By default quiet means the partner's declared quiet time, within one page bound.
+        """
+        quiet_for = self.timings.quiet_s if quiet_s is None else quiet_s
+        bound = self.timings.page_s + quiet_for if bound_s is None else bound_s
 
         def quiet() -> bool:
             busy = any(r.method.upper() not in SAFE_METHODS for r in self._in_flight)
-            return not busy and time.monotonic() - self._last_action >= quiet_s
+            return not busy and time.monotonic() - self._last_action >= quiet_for
 
-        return await until(quiet, bound_s=bound_s)
+        return await until(quiet, bound_s=bound, interval_s=self.timings.read_interval_s)
 
     # -- the page ---------------------------------------------------------------------------
-    def locator(self, name: str) -> Any:
+    @property
+    def _timeout_ms(self) -> float:
+        """A page step that waits on the partner's backend (options, a quote, a sign-in)."""
+        return self.timings.page_s * 1000
+
+    def _selector(self, name: str) -> str:
         selector = self.ctx.web.selectors.get(name)
         if selector is None:
             raise CannotArrange(f"the manifest's [web.selectors] has no {name!r}")
-        return self.page.locator(selector)
+        return selector
+
+    def locator(self, name: str) -> Any:
+        return self.page.locator(self._selector(name))
+
+    def _render(self, template: str, where: str, *, quote: bool = False) -> str:
+        try:
+            return render(template, self.variables, quote_values=quote)
+        except ManifestError as exc:
+            raise ManifestError(str(exc), field=where) from None
+
+    def _needs_api_login(self) -> bool:
+        """Sign in through the API when [web] templates use its yields, or no page login runs."""
+        manifest, web = self.ctx.manifest, self.ctx.web
+        if self.ctx.http is None or manifest.action("login") is None:
+            return False
+        used = (
+            placeholders_in(web.quote_page)
+            | placeholders_in(dict(web.cookies))
+            | placeholders_in(dict(web.local_storage))
+            | placeholders_in([s.value or "" for s in (*web.login, *web.steps)])
+        )
+        return bool(used & manifest.login_yields) or not web.login
+
+    async def sign_in_through_api(self) -> None:
+        """Sign the page's account in through [actions.login] (once): its yields, its cookies."""
+        http = self.ctx.http
+        if http is None or not self._needs_api_login():
+            return
+        account = self.account
+
+        def sign_in() -> tuple[dict[str, str], dict[str, str]]:
+            return http.session_values(account), http.session_cookies(account)
+
+        values, cookies = await asyncio.to_thread(sign_in)
+        self.variables.update(values)
+        # A page that signs in itself ([web].login) starts signed out: no API cookies for it.
+        self._api_cookies = {} if self.ctx.web.login else cookies
+        self.ctx.evidence.step(
+            "browser: sign the page's account in through the API",
+            f"{account}: yields {', '.join(sorted(values)) or 'nothing'}; "
+            f"cookies {', '.join(sorted(cookies)) or 'none'}",
+        )
+
+    async def seed_origin(self) -> None:
+        """Set [web].cookies and [web].local_storage on the partner's origin before it loads."""
+        if self._seeded:
+            return
+        self._seeded = True
+        web, base_url = self.ctx.web, self.ctx.base_url
+        cookies = dict(self._api_cookies)
+        cookies.update({k: self._render(v, f"/web/cookies/{k}") for k, v in web.cookies.items()})
+        storage = {
+            k: self._render(v, f"/web/local_storage/{k}") for k, v in web.local_storage.items()
+        }
+        try:
+            await self.session.add_cookies(base_url, cookies)
+        except Exception as exc:  # Playwright's own error types
+            raise CannotArrange(
+                f"[web].cookies ({', '.join(sorted(cookies))}) could not be set for {base_url}: "
+                f"{_first_line(exc)}"
+            ) from None
+        await self.session.add_local_storage(base_url, storage)
+        if cookies:
+            self.ctx.evidence.step(
+                "browser: set cookies before the page loads", ", ".join(sorted(cookies))
+            )
+        if storage:
+            self.ctx.evidence.step(
+                "browser: set localStorage before the page's scripts run",
+                ", ".join(sorted(storage)),
+            )
 
     async def goto(self) -> None:
-        path = self.ctx.web.quote_page.replace("{account}", new_account("web"))
+        """Open the quote page as the page's account, then run the [web].login steps."""
+        await self.sign_in_through_api()
+        await self.seed_origin()
+        path = self._render(self.ctx.web.quote_page, "/web/quote_page", quote=True)
         url = self.ctx.base_url.rstrip("/") + "/" + path.lstrip("/")
         try:
-            response = await self.page.goto(url, wait_until="load")
+            response = await self.page.goto(url, wait_until="load", timeout=self._timeout_ms)
         except Exception as exc:  # Playwright's own error types
             raise CannotArrange(f"the quote page {path} did not load: {exc}") from None
         if response is not None and response.status >= 400:
             raise CannotArrange(f"the quote page {path} answered HTTP {response.status}")
-        self.ctx.evidence.step("browser: open the quote page", path)
+        self.ctx.evidence.step("browser: open the quote page", f"{path} as {self.account}")
+        if await self._signed_out():
+            await self.run_steps("login", self.ctx.web.login)
+        self._loads += 1
+
+    async def _signed_out(self) -> bool:
+        """Whether [web].login must run: on the first load; later, if the page asks again.
+
+        A reload in the same browser keeps the session the page made itself, so a later load
+        runs the login steps only when the page, once its start-up requests are done, shows
+        their first element rather than the amount field.
+        """
+        login = self.ctx.web.login
+        if not login or self._loads == 0:
+            return bool(login)
+        first, amount = self.page.locator(login[0].selector), self.locator("amount")
+        try:
+            shown = first.or_(amount).filter(visible=True).first
+            await shown.wait_for(state="visible", timeout=self._timeout_ms)
+            if await amount.first.is_visible():
+                return False
+            # A page may show its sign-in form while it restores its session: let it finish.
+            await self.page.wait_for_load_state("networkidle", timeout=self._timeout_ms)
+        except Exception:  # neither shows, or never idle: decide on what shows now
+            pass
+        return not await amount.first.is_visible()
+
+    async def run_steps(self, part: str, steps: tuple[PageStep, ...]) -> None:
+        """Run manifest page steps in order; one that cannot be done names itself."""
+        for index, step in enumerate(steps):
+            label = step_label(part, index, step)
+            value = None
+            if step.value is not None:
+                value = self._render(step.value, f"/web/{part}/{index}/value")
+            try:
+                how = await perform(
+                    self.page, step.action, step.selector, value, timeout_ms=self._timeout_ms
+                )
+            except PageActionFailed as exc:
+                raise CannotArrange(f"{label}: {exc}") from None
+            # The template, not the value: a filled password or token stays out of the evidence.
+            shown = f"{step.value!r}" if step.value is not None else ""
+            self.ctx.evidence.step(f"browser: {label}", " ".join(filter(None, (shown, how))))
+
+    async def _fill(self, name: str, value: str) -> None:
+        selector = self._selector(name)
+        try:
+            await fill_field(self.page, selector, value, timeout_ms=self._timeout_ms)
+        except PageActionFailed as exc:
+            raise CannotArrange(
+                f"could not fill the quote form's {name} field {selector!r}: {exc}; {PAGE_HINT}"
+            ) from None
+
+    async def blocked_hint(self) -> str:
+        """What the page shows that may explain a quote that did not happen."""
+        parts = []
+        invalid = await invalid_fields(self.page)
+        if invalid:
+            parts.append(f"the page reports invalid fields: {', '.join(invalid)}")
+        status = await self.status_text() if "status" in self.ctx.web.selectors else ""
+        if status:
+            parts.append(f"status shows {status!r}")
+        parts.append(PAGE_HINT)
+        return "; ".join(parts)
 
     async def get_quote(self, *, ttl_s: float | None = None) -> PageQuote:
-        """Fill the quote form, ask for a quote, and wait for an enabled Accept control."""
-        selectors = self.ctx.web.selectors
+        """Fill the quote form, run [web].steps, ask for a quote, wait for an enabled Accept."""
         provider = self.ctx.provider
-        network = self.ctx.manifest.provider.network
-        try:
-            await self.locator("amount").fill(AMOUNT)
-            if "network" in selectors:
-                field = self.locator("network")
-                if (await field.evaluate("e => e.tagName")).upper() == "SELECT":
-                    await field.select_option(network, timeout=5000)
-                else:
-                    await field.fill(network)
-            if "address" in selectors:
-                await self.locator("address").fill(dest_address(network))
-        except CannotArrange:
-            raise
-        except Exception as exc:
-            raise CannotArrange(f"could not fill the quote form: {exc}") from None
+        amount, network = self.variables["amount"], self.variables["network"]
+        await self._fill("amount", amount)
+        if "network" in self.ctx.web.selectors:
+            await self._fill("network", network)
+        if "address" in self.ctx.web.selectors:
+            await self._fill("address", self.variables["dest_address"])
+        await self.run_steps("steps", self.ctx.web.steps)
         if ttl_s is not None:
             provider.short_ttl(ttl_s)
         known = {q.id for q in provider.quotes()}
+        get_quote = self._selector("get_quote")
         try:
-            await self.locator("get_quote").click(timeout=5000)
-        except Exception as exc:
-            raise CannotArrange(f"could not click the get-quote control: {exc}") from None
-        self.ctx.evidence.step("browser: ask for a quote", f"amount {AMOUNT} on {network}")
+            await perform(self.page, "click", get_quote, None, timeout_ms=self._timeout_ms)
+        except PageActionFailed as exc:
+            raise CannotArrange(
+                f"could not click the get-quote control {get_quote!r}: {exc}; "
+                + await self.blocked_hint()
+            ) from None
+        self.ctx.evidence.step("browser: ask for a quote", f"amount {amount} on {network}")
+        bound = self.timings.page_s
         shown = await until(
-            lambda: bool({q.id for q in provider.quotes()} - known), bound_s=QUOTE_BOUND_S
+            lambda: bool({q.id for q in provider.quotes()} - known),
+            bound_s=bound,
+            interval_s=self.timings.read_interval_s,
         )
         created = [q for q in provider.quotes() if q.id not in known]
         if not shown or len(created) != 1:
             raise CannotArrange(
                 f"the page's get-quote made {len(created)} firm quotes at the provider "
-                f"(expected 1) within {QUOTE_BOUND_S:g} s"
+                f"(expected 1) within {bound:g} s; " + await self.blocked_hint()
             )
         quote = created[0]
-        deadline = time.monotonic() + QUOTE_BOUND_S
+        deadline = time.monotonic() + bound
         while await self.accept_state() != "enabled":
             if time.monotonic() >= deadline:
                 raise CannotArrange(
-                    f"the Accept control never became enabled for quote {quote.id} "
-                    f"(status shows {await self.status_text()!r})"
+                    f"the Accept control never became enabled for quote {quote.id} within "
+                    f"{bound:g} s (status shows {await self.status_text()!r})"
                 )
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(self.timings.read_interval_s)
         self.ctx.evidence.ids(quote_id=quote.id)
         self.ctx.evidence.step(
             "browser: quote shown", f"{quote.id}, expires {quote.expires_at.isoformat()}"
@@ -359,7 +572,7 @@ class QuotePage:
         return delta_ms
 
     async def click_accept(self) -> None:
-        await self.locator("accept").first.click(timeout=5000)
+        await self.locator("accept").first.click(timeout=self._timeout_ms)
         self.ctx.evidence.step("browser: click Accept")
 
     async def force_click_accept(self) -> list[str]:
@@ -372,9 +585,9 @@ class QuotePage:
         for how in ("forced click", "dispatched click event"):
             try:
                 if how == "forced click":
-                    await accept.first.click(force=True, timeout=2000)
+                    await accept.first.click(force=True, timeout=FORCED_CLICK_MS)
                 else:
-                    await accept.first.dispatch_event("click", timeout=2000)
+                    await accept.first.dispatch_event("click", timeout=FORCED_CLICK_MS)
                 done.append(how)
             except Exception as exc:  # detached or without a box: nothing a user could click
                 self.ctx.evidence.step(f"browser: {how} not possible", str(exc).splitlines()[0])
@@ -382,7 +595,7 @@ class QuotePage:
         return done
 
     async def double_click_accept(self) -> None:
-        await self.locator("accept").first.dblclick(timeout=5000)
+        await self.locator("accept").first.dblclick(timeout=self._timeout_ms)
         self.ctx.evidence.step("browser: double click Accept")
 
     async def burst_click_accept(self, clicks: int) -> int:
@@ -407,15 +620,13 @@ class QuotePage:
         self.ctx.evidence.step(f"browser: screenshot {name}", caption)
 
 
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def record_requests(
     evidence: EvidenceRecorder, name: str, requests: tuple[PageRequest, ...]
 ) -> None:
     """Keep a (bounded) table of page requests in the evidence."""
     evidence.table(name, [r.row() for r in requests[:TABLE_LIMIT]])
-
-
-def decide_blocking(evidence: EvidenceRecorder) -> None:
-    """Fail only on blocking findings; advisory ones stay in a passing scenario's evidence."""
-    findings = evidence.findings
-    if any(f.severity is Severity.BLOCKER for f in findings):
-        raise PartnerFindings(findings)

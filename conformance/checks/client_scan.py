@@ -73,7 +73,7 @@ async def browser_capture(ctx: WebContext) -> Collected:
             ctx.evidence.step("browser capture: no quote (page loaded and scanned)", str(exc),
                               ok=False)
             notes.append(f"browser capture: the page gave no quote ({exc})")
-        await page.settle(bound_s=5.0, quiet_s=0.5)
+        await page.settle()
         responses = page.session.responses
     artefacts = tuple(
         Artefact(location=r.url, body=r.body, content_type=r.content_type, origin="browser capture")

@@ -108,6 +108,36 @@ class Provider:
             if event_id is None or d.event_id == event_id
         )
 
+    def partner(self) -> Any:
+        """This partner as the simulator provisioned it (limits, balance gate, …)."""
+        return self.control.partner(self.partner_id)
+
+    def pool(self, pool_id: str) -> Any:
+        return self.control.pool(pool_id)
+
+    def unsupported_networks(self, pool_id: str) -> tuple[str, ...]:
+        """Documented network names that this pool does not support (read, not assumed)."""
+        from conformance.simulator.models import DOCUMENTED_NETWORKS
+
+        supported = set(self.pool(pool_id).supported_networks)
+        return tuple(n for n in DOCUMENTED_NETWORKS if n not in supported)
+
+    def ordinary_amount(self) -> str:
+        """An ordinary order amount: comfortably inside the provisioned limits, not near one."""
+        from decimal import Decimal
+
+        from conformance.money import format_money
+
+        partner = self.partner()
+        amount = Decimal(partner.min_order_usdt) * Decimal("2.5")
+        if partner.max_order_usdt is not None:
+            amount = min(amount, Decimal(partner.max_order_usdt) / 4)
+        return format_money(amount)
+
+    def known_ids(self) -> frozenset[str]:
+        """The id and quote id of every trade this partner made at the provider."""
+        return frozenset(t.id for t in self.trades()) | frozenset(t.quote_id for t in self.trades())
+
     def now(self) -> datetime:
         reading = self.control.clock()
         now: datetime = reading.now

@@ -1,22 +1,41 @@
-"""Shared scenario steps: get a fresh quote, accept, wait for a terminal status, read postings."""
+"""Shared scenario steps: a fresh order, accept and observe, wait for a state, read postings.
+
+Every act-then-judge step goes through :func:`conformance.checks.observe.observe`, with
+bounds from :class:`conformance.driver.timings.Timings` (the partner's declared timings),
+so no scenario waits for a number tuned to one partner.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
+from conformance.checks.named import said_no
+from conformance.checks.observe import GOING, NO, Observation, Snapshot, eventually, observe
 from conformance.checks.provider import Provider
 from conformance.driver.actions import Answer
-from conformance.driver.driver import Driver, Posting, new_account
-from conformance.errors import ConformanceError, PartnerGarbage
+from conformance.driver.driver import Driver, new_account
+from conformance.driver.postings import Posting
+from conformance.driver.timings import Timings
+from conformance.errors import ConformanceError
 
-# Ordinary amounts (EUR, inside the pool's USDT limits) for scenarios that need an order.
-AMOUNT = "25.00"
-TERMINAL = ("done", "failed", "returned", "refused", "unavailable")
-SETTLED = ("done",)
+__all__ = [
+    "Accepted",
+    "CannotArrange",
+    "Order",
+    "accept_and_observe",
+    "accept_and_settle",
+    "eventually",
+    "fresh_order",
+    "postings_for",
+    "require_trade",
+    "settle_amount",
+    "trade_postings",
+    "wait_for_state",
+    "wait_past_expiry",
+]
 
 
 class CannotArrange(ConformanceError):
@@ -39,15 +58,21 @@ def fresh_order(
     provider: Provider,
     *,
     account: str | None = None,
-    amount: str = AMOUNT,
+    amount: str | None = None,
     ttl_s: float | None = None,
+    network: str | None = None,
 ) -> Order:
-    """Create an order with a firm quote; the quote id is read from the provider, not guessed."""
+    """Create an order with a firm quote; the quote id is read from the provider, not guessed.
+
+    This is also the positive control of every "refused" check: the partner quotes an
+    ordinary order in the same conditions.
+    """
     account = account or new_account()
+    amount = amount or provider.ordinary_amount()
     if ttl_s is not None:
         provider.short_ttl(ttl_s)
     known = {q.id for q in provider.quotes()}
-    answer = driver.create_quote(account=account, amount=amount)
+    answer = driver.create_quote(account=account, amount=amount, network=network)
     if not answer.ok:
         raise CannotArrange(
             f"create_quote for an ordinary amount {amount} answered HTTP {answer.status_code}: "
@@ -70,45 +95,79 @@ def fresh_order(
     )
 
 
-def wait_past_expiry(provider: Provider, order: Order, *, margin_s: float = 0.4) -> None:
+def wait_past_expiry(provider: Provider, order: Order, *, timings: Timings) -> None:
     """Wait, bounded, until the provider's clock is just past the quote's expiresAt."""
+    margin = timings.read_interval_s * 4
     remaining = (order.expires_at - provider.now()).total_seconds()
     provider.wait_until(
-        order.expires_at + timedelta(seconds=margin_s), bound_s=max(0.0, remaining) + margin_s + 2.0
+        order.expires_at + timedelta(seconds=margin),
+        bound_s=max(0.0, remaining) + margin + timings.call_s,
     )
     if provider.now() <= order.expires_at:
         raise ConformanceError("the provider clock did not pass expiresAt within the bound")
 
 
-def accepted(driver: Driver, answer: Answer) -> bool:
-    """The partner said the accept went through (2xx, not a refused/failed state)."""
-    return answer.ok and driver.category(answer) not in ("refused", "unavailable", "failed", "open")
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Accepted:
+    """An accept and what was observed after it, over the whole window."""
+
+    answer: Answer
+    seen: Observation
+    mark: int  # journal position just before the accept
 
 
-def refused(driver: Driver, answer: Answer) -> bool:
-    """The partner said no: a 4xx, or a 2xx whose state is refused / unavailable / failed."""
-    if answer.refused:
-        return True
-    return answer.ok and driver.category(answer) in ("refused", "unavailable", "failed")
+def accept_and_observe(
+    driver: Driver,
+    provider: Provider,
+    order: Order,
+    *,
+    expect: Literal["execution", "refusal"],
+    account: str | None = None,
+) -> Accepted:
+    """Accept (as ``account``, default the owner) and observe the order and its quote.
 
+    ``refusal``: watch at least :attr:`Timings.dispatch_s` (a queued transact has had its
+    chance), until the partner said no in its answer or the order moved to a refused state,
+    or a transact showed up. ``execution``: until the trade exists and the order is going
+    ahead, or it moved to a refused state.
+    """
+    timings = Timings.of(driver.manifest)
+    mark = provider.mark()
+    answer = driver.accept(order.order_ref, account=account or order.account)
+    if expect == "refusal":
+        no_now = said_no(driver, answer)
 
-def accept_and_settle(
-    driver: Driver, provider: Provider, order: Order, categories: tuple[str, ...] = SETTLED
-) -> tuple[Answer, Any]:
-    """Accept, require a trade at the provider, and wait for the order to reach ``categories``."""
-    answer = driver.accept(order.order_ref, account=order.account)
-    if answer.server_error:
-        raise CannotArrange(f"accept of an ordinary order answered HTTP {answer.status_code}")
-    trade = require_trade(driver, provider, order, answer)
-    final = driver.wait_for(order.order_ref, account=order.account, categories=categories)
-    return final, trade
+        def until(s: Snapshot) -> bool:
+            return bool(s.transacts) or no_now or s.category in NO
+
+        seen = observe(
+            driver, provider, account=order.account, order_ref=order.order_ref,
+            quote_id=order.quote_id, since=mark, until=until, min_s=timings.dispatch_s,
+        )
+    else:
+
+        def until(s: Snapshot) -> bool:
+            return (s.trade is not None and s.category in GOING) or s.category in NO
+
+        seen = observe(
+            driver, provider, account=order.account, order_ref=order.order_ref,
+            quote_id=order.quote_id, since=mark, until=until,
+            bound_s=timings.dispatch_s + timings.call_s, quiet=False,
+        )
+    return Accepted(answer=answer, seen=seen, mark=mark)
 
 
 def require_trade(
     driver: Driver, provider: Provider, order: Order, answer: Answer | None = None
 ) -> Any:
     """The trade an accepted order made at the provider, recorded; none means we cannot decide."""
-    trade = wait_for_trade(provider, order.quote_id)
+    timings = Timings.of(driver.manifest)
+    eventually(
+        lambda: provider.trade_for_quote(order.quote_id) is not None,
+        bound_s=timings.dispatch_s + timings.call_s,
+        interval_s=timings.read_interval_s,
+    )
+    trade = provider.trade_for_quote(order.quote_id)
     if trade is None:
         status = f" (HTTP {answer.status_code})" if answer is not None else ""
         raise CannotArrange(f"accept of {order.order_ref} made no trade at the provider{status}")
@@ -116,13 +175,35 @@ def require_trade(
     return trade
 
 
-def wait_for_trade(provider: Provider, quote_id: str, *, bound_s: float = 3.0) -> Any | None:
-    deadline = time.monotonic() + bound_s
-    while True:
-        trade = provider.trade_for_quote(quote_id)
-        if trade is not None or time.monotonic() >= deadline:
-            return trade
-        time.sleep(0.05)
+def wait_for_state(
+    driver: Driver,
+    provider: Provider,
+    order: Order,
+    categories: Collection[str],
+    *,
+    also: Any = None,
+) -> Observation:
+    """Observe the order until its state is in ``categories`` (bounded; reconcile halfway)."""
+    mark = provider.mark()
+
+    def until(s: Snapshot) -> bool:
+        return s.category in categories and (also is None or also(s))
+
+    return observe(
+        driver, provider, account=order.account, order_ref=order.order_ref,
+        quote_id=order.quote_id, since=mark, until=until, reconcile=True, quiet=False,
+    )
+
+
+def accept_and_settle(
+    driver: Driver, provider: Provider, order: Order, categories: Collection[str] = ("done",)
+) -> tuple[Observation, Any]:
+    """Accept, require a trade at the provider, and wait for the order to reach ``categories``."""
+    answer = driver.accept(order.order_ref, account=order.account)
+    if answer.server_error:
+        raise CannotArrange(f"accept of an ordinary order answered HTTP {answer.status_code}")
+    trade = require_trade(driver, provider, order, answer)
+    return wait_for_state(driver, provider, order, categories), trade
 
 
 def postings_for(
@@ -133,10 +214,16 @@ def postings_for(
     quote_id: str | None = None,
     order_ref: str | None = None,
 ) -> tuple[Posting, ...]:
+    """The customer-side postings that refer to one trade (by trade, quote or order id).
+
+    Matched by id, so a ledger per account and one finance book for every customer read
+    the same; other trades' postings are out of scope here.
+    """
     return tuple(
         p
         for p in driver.ledger(account=account)
-        if p.refers_to(transact_id=transact_id, quote_id=quote_id, order_ref=order_ref)
+        if p.customer
+        and p.refers_to(transact_id=transact_id, quote_id=quote_id, order_ref=order_ref)
     )
 
 
@@ -155,21 +242,3 @@ def settle_amount(driver: Driver, trade: Any) -> Any:
     """The amount the partner declared its postings carry (fiatAmount or cryptoAmount)."""
     field = driver.manifest.provider.ledger_amount
     return trade.fiat_amount if field == "fiatAmount" else trade.crypto_amount
-
-
-def eventually(predicate: Callable[[], bool], *, bound_s: float, interval_s: float = 0.1) -> bool:
-    """Poll an observable condition until it holds or the bound passes (never a bare sleep)."""
-    deadline = time.monotonic() + bound_s
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval_s)
-
-
-def require_order_field(answer: Answer, name: str) -> Any:
-    value = answer.get(name)
-    if value is None:
-        raise PartnerGarbage(f"{answer.action} has no {name!r} at the manifest's pointer")
-    return value

@@ -8,9 +8,9 @@ needs code supplies an adapter (``[adapter] class = "module:Class"``) implementi
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
+import secrets
 import sys
 import time
 import urllib.parse
@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from conformance.driver.login import MISSING, AccountSessions
 from conformance.driver.manifest import ActionSpec, Manifest
 from conformance.errors import (
     ManifestError,
@@ -33,6 +34,13 @@ from conformance.redact import Redactor
 
 # How long a partner that dropped a connection has to be seen exiting to count as crashed.
 DROP_GRACE_S = 0.5
+# A partner that failed this many calls in a row (timeouts, refused connections) and then
+# its health probe is declared dead: every later call fails at once (the run ends quickly).
+DEAD_AFTER_FAILURES = 2
+# A partner whose health path answers but whose actions time out this many times in a row
+# is taken for dead too (each timeout costs a whole per-call bound).
+DEAD_AFTER_TIMEOUTS = 3
+HEALTH_PROBE_S = 2.0
 
 _MISSING = object()
 DROPPED = 0  # the status code of an answer the partner never gave (connection dropped)
@@ -160,24 +168,62 @@ class HttpActions:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self.sessions = AccountSessions(manifest.action("login"), self._login, _resolve)
+        # The account that ops actions (alerts, reconcile) sign in as, when login is needed.
+        self.ops_account = "ops_" + secrets.token_hex(4)
 
     def close(self) -> None:
         self._client.close()
 
-    def _request(self, spec: ActionSpec, variables: Mapping[str, str]) -> dict[str, Any]:
-        headers = {k: render(v, variables) for k, v in self.manifest.account_headers.items()}
-        headers.update({k: render(v, variables) for k, v in spec.headers.items()})
-        query = {k: render(v, variables) for k, v in self.manifest.account_query.items()}
-        query.update({k: render(v, variables) for k, v in spec.query.items()})
+    def session_values(self, account: str) -> dict[str, str]:
+        """What the login action yielded for ``account`` (signing it in on first use)."""
+        if not self.sessions.enabled:
+            return {}
+        return dict(self.sessions.session(account, {"account": account}).values)
+
+    def session_cookies(self, account: str) -> dict[str, str]:
+        """The cookies the login action set for ``account`` (signing it in on first use)."""
+        if not self.sessions.enabled:
+            return {}
+        return dict(self.sessions.session(account, {"account": account}).cookies)
+
+    def build_request(self, spec: ActionSpec, variables: Mapping[str, str]) -> dict[str, Any]:
+        values = dict(variables)
+        cookies: dict[str, str] = {}
+        headers: dict[str, str] = {}
+        query: dict[str, str] = {}
+        if spec.name != "login":
+            # The login is what gives an account its identity: [accounts] applies after it.
+            if self.sessions.enabled:
+                # Sign the account in first (once): its yields fill the templates, and the
+                # cookies it set go along.
+                values["account"] = values.get("account") or self.ops_account
+                session = self.sessions.session(values["account"], values)
+                values.update(session.values)
+                cookies.update(session.cookies)
+            headers = {k: render(v, values) for k, v in self.manifest.account_headers.items()}
+            query = {k: render(v, values) for k, v in self.manifest.account_query.items()}
+            cookies.update(
+                {k: render(v, values) for k, v in self.manifest.account_cookies.items()}
+            )
+        headers.update({k: render(v, values) for k, v in spec.headers.items()})
+        query.update({k: render(v, values) for k, v in spec.query.items()})
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         request: dict[str, Any] = {
             "method": spec.method,
-            "url": self.base_url + render(spec.path, variables, quote_values=True),
+            "url": self.base_url + render(spec.path, values, quote_values=True),
             "headers": headers,
             "params": query,
         }
         if spec.body is not None:
-            request["json"] = render_value(spec.body, variables)
+            request["json"] = render_value(spec.body, values)
         return request
+
+    def _login(self, spec: ActionSpec, variables: Mapping[str, str]) -> httpx.Response:
+        response = self._client.request(**self.build_request(spec, variables))
+        self._client.cookies.clear()  # cookies belong to one account: kept by the session
+        return response
 
     def spec(self, action: str) -> ActionSpec:
         spec = self.manifest.action(action)
@@ -189,23 +235,22 @@ class HttpActions:
 
     def call(self, action: str, variables: Mapping[str, str]) -> Answer:
         spec = self.spec(action)
-        request = self._request(spec, variables)
+        request = self.build_request(spec, variables)
         started = time.monotonic()
         response = self._client.request(**request)
+        self._client.cookies.clear()  # never carry one account's cookies to another
         return to_answer(spec, request, response, time.monotonic() - started)
 
-    async def acall(
-        self, action: str, variables: Mapping[str, str], client: httpx.AsyncClient
-    ) -> Answer:
-        spec = self.spec(action)
-        request = self._request(spec, variables)
-        started = time.monotonic()
-        response = await client.request(**request)
-        return to_answer(spec, request, response, time.monotonic() - started)
-
-    def raw(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def raw(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """A raw request to the partner (bad-input scenarios send bodies no template makes)."""
-        return self._client.request(method, self.base_url + path, **kwargs)
+        response = self._client.request(method, url, **kwargs)
+        self._client.cookies.clear()
+        return response
+
+
+def _resolve(document: object, pointer: str) -> object:
+    value = resolve_pointer(document, pointer)
+    return MISSING if value is _MISSING else value
 
 
 def to_answer(
@@ -296,6 +341,27 @@ class Actions:
         self.adapter: PartnerAdapter = (
             load_adapter(manifest, base_url) if manifest.adapter else self.http
         )
+        self._failures = 0
+        self._timeouts = 0
+        self.dead: str | None = None
+        # Every order reference the partner gave this session (to scope one-book ledgers).
+        self.order_refs: set[str] = set()  # why the partner is taken for dead, once it is
+
+    def gone(self) -> str | None:
+        """Why the partner cannot be driven any more (exited, or stopped answering), if so."""
+        return self.liveness() or self.dead
+
+    def _answered(self) -> None:
+        self._failures = self._timeouts = 0
+
+    def _probe_health(self) -> bool:
+        try:
+            response = httpx.get(
+                self.base_url + self.manifest.health_path, timeout=HEALTH_PROBE_S
+            )
+        except httpx.HTTPError:
+            return False
+        return 200 <= response.status_code < 300
 
     def has(self, action: str) -> bool:
         return self.manifest.adapter is not None or self.manifest.action(action) is not None
@@ -308,8 +374,23 @@ class Actions:
         if dead:
             return PartnerUnreachable(f"{action}: the partner is not running ({dead})")
         if isinstance(exc, httpx.TimeoutException):
-            return PartnerTimeout(f"{action}: no answer within {self.timeout_s:.0f} s")
-        return PartnerUnreachable(f"{action}: {type(exc).__name__}: {self.redactor.text(str(exc))}")
+            error: PartnerError = PartnerTimeout(
+                f"{action}: no answer within {self.timeout_s:.0f} s"
+            )
+        else:
+            error = PartnerUnreachable(
+                f"{action}: {type(exc).__name__}: {self.redactor.text(str(exc))}"
+            )
+        self._failures += 1
+        self._timeouts = self._timeouts + 1 if isinstance(error, PartnerTimeout) else 0
+        if self._timeouts >= DEAD_AFTER_TIMEOUTS:
+            self.dead = f"{self._timeouts} calls in a row timed out (last: {error})"
+        elif self._failures >= DEAD_AFTER_FAILURES and not self._probe_health():
+            self.dead = (
+                f"{self._failures} calls in a row failed (last: {error}) and "
+                f"GET {self.manifest.health_path} did not answer 2xx within {HEALTH_PROBE_S:g} s"
+            )
+        return error
 
     def _dropped(self, action: str, exc: httpx.HTTPError) -> Answer:
         """The partner accepted the request, then closed the connection without an answer.
@@ -336,32 +417,14 @@ class Actions:
         )
 
     def call(self, action: str, variables: Mapping[str, str]) -> Answer:
-        dead = self.liveness()
+        dead = self.gone()
         if dead:
             raise PartnerUnreachable(f"{action}: the partner is not running ({dead})")
         try:
-            return self.adapter.call(action, variables)
+            answer = self.adapter.call(action, variables)
+            self._answered()
+            return answer
         except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
             return self._dropped(action, exc)
         except httpx.HTTPError as exc:
             raise self._transport_error(action, exc) from None
-
-    async def acall(
-        self, action: str, variables: Mapping[str, str], client: httpx.AsyncClient
-    ) -> Answer:
-        try:
-            if isinstance(self.adapter, HttpActions):
-                return await self.adapter.acall(action, variables, client)
-            acall = getattr(self.adapter, "acall", None)
-            if acall is not None:
-                result: Answer = await acall(action, variables)
-                return result
-            return await asyncio.to_thread(self.adapter.call, action, variables)
-        except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
-            return await asyncio.to_thread(self._dropped, action, exc)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(action, exc) from None
-
-    def async_client(self) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-        return httpx.AsyncClient(timeout=self.timeout_s, limits=limits)

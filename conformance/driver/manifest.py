@@ -22,7 +22,7 @@ from conformance.results import Waiver
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "manifest.schema.json"
 
 REQUIRED_ACTIONS = ("create_quote", "accept", "get_order", "ledger")
-OPTIONAL_ACTIONS = ("balance", "alerts", "reconcile")
+OPTIONAL_ACTIONS = ("balance", "alerts", "reconcile", "login")
 PLACEHOLDERS = frozenset(
     {"amount", "currency", "network", "dest_address", "pool_id", "side", "account", "order_ref"}
 )
@@ -40,8 +40,20 @@ ANSWER_FIELDS = frozenset(
     }
 )
 ITEM_FIELDS = frozenset(
-    {"amount", "kind", "transact_id", "quote_id", "order_ref", "event_id", "currency", "status"}
+    {
+        "amount",
+        "kind",
+        "transact_id",
+        "quote_id",
+        "order_ref",
+        "event_id",
+        "currency",
+        "status",
+        "account",
+        "exponent",
+    }
 )
+STEP_ACTIONS = ("fill", "select", "check", "click", "wait_for")
 STATE_CATEGORIES = ("open", "pending", "done", "refused", "unavailable", "failed", "returned")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
@@ -81,6 +93,20 @@ class CredentialsEnv:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LedgerSpec:
+    """How the partner's ledger writes money, and which lines of a double-entry book are the
+    customer's."""
+
+    amount: str = "decimal"  # decimal | minor_units
+    exponent: int | None = None  # minor_units: fixed exponent (else read from item.exponent)
+    customer_accounts: tuple[str, ...] = ()  # double-entry: item.account values of the customer
+
+    @property
+    def double_entry(self) -> bool:
+        return bool(self.customer_accounts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProviderSpec:
     """What the harness cannot guess about how the partner uses the provider."""
 
@@ -95,6 +121,9 @@ class ProviderSpec:
     reversal_kind: str | None
     states: Mapping[str, tuple[str, ...]]
     alert_threshold_s: float | None = None
+    # A partner that queues its accept: how long its worker may take to send the transact.
+    execution_delay_s: float = 0.0
+    ledger: LedgerSpec = LedgerSpec()
 
     def category(self, status: object) -> str | None:
         """The category (pending, done, refused, …) of a partner order state name, if any."""
@@ -119,6 +148,16 @@ class ActionSpec:
     expect: Mapping[str, str] = field(default_factory=dict)
     items: str | None = None  # list actions: pointer to the array
     item: Mapping[str, str] = field(default_factory=dict)  # pointers inside one entry
+    yields: Mapping[str, str] = field(default_factory=dict)  # login: values for the account
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageStep:
+    """One step on the partner's page: fill, select, check, click or wait_for a selector."""
+
+    action: str
+    selector: str
+    value: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +166,10 @@ class WebSpec:
 
     quote_page: str
     selectors: Mapping[str, str]
+    login: tuple[PageStep, ...] = ()  # run right after the page loads
+    steps: tuple[PageStep, ...] = ()  # run after amount/network/address, before get_quote
+    cookies: Mapping[str, str] = field(default_factory=dict)  # set before the page loads
+    local_storage: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,6 +196,7 @@ class Manifest:
     webhook_path: str | None = None
     account_headers: Mapping[str, str] = field(default_factory=dict)
     account_query: Mapping[str, str] = field(default_factory=dict)
+    account_cookies: Mapping[str, str] = field(default_factory=dict)
     adapter: str | None = None
     adapter_path: Path | None = None
     web: WebSpec | None = None
@@ -166,6 +210,12 @@ class Manifest:
 
     def action(self, name: str) -> ActionSpec | None:
         return self.actions.get(name)
+
+    @property
+    def login_yields(self) -> frozenset[str]:
+        """Placeholder names the login action yields for an account (``token``…)."""
+        login = self.actions.get("login")
+        return frozenset(login.yields) if login is not None else frozenset()
 
     def with_extra_env(self, overrides: Mapping[str, str]) -> Manifest:
         """A copy whose started partner gets extra environment (e.g. a test's switches)."""
@@ -324,15 +374,16 @@ def manifest_from_data(data: Mapping[str, Any], *, path: Path) -> Manifest:
                 if "alert_threshold_seconds" in provider
                 else None
             ),
+            execution_delay_s=float(provider.get("execution_delay_seconds", 0)),
+            ledger=_ledger(provider.get("ledger", {})),
         ),
         actions=actions,
         account_headers=dict(data.get("accounts", {}).get("headers", {})),
         account_query=dict(data.get("accounts", {}).get("query", {})),
+        account_cookies=dict(data.get("accounts", {}).get("cookies", {})),
         adapter=adapter["class"] if adapter else None,
         adapter_path=(base / adapter["path"]).resolve() if adapter and "path" in adapter else None,
-        web=WebSpec(quote_page=web["quote_page"], selectors=dict(web["selectors"]))
-        if web
-        else None,
+        web=_web(web) if web else None,
         artefacts=ArtefactsSpec(
             pages=tuple(artefacts.get("pages", ())), files=tuple(artefacts.get("files", ()))
         )
@@ -342,6 +393,31 @@ def manifest_from_data(data: Mapping[str, Any], *, path: Path) -> Manifest:
             Waiver(target=w["target"], reason=w["reason"]) for w in data.get("waivers", ())
         ),
         raw=data,
+    )
+
+
+def _ledger(spec: Mapping[str, Any]) -> LedgerSpec:
+    return LedgerSpec(
+        amount=spec.get("amount", "decimal"),
+        exponent=spec.get("exponent"),
+        customer_accounts=tuple(spec.get("customer_accounts", ())),
+    )
+
+
+def _steps(specs: Iterable[Mapping[str, Any]]) -> tuple[PageStep, ...]:
+    return tuple(
+        PageStep(action=s["action"], selector=s["selector"], value=s.get("value")) for s in specs
+    )
+
+
+def _web(web: Mapping[str, Any]) -> WebSpec:
+    return WebSpec(
+        quote_page=web["quote_page"],
+        selectors=dict(web["selectors"]),
+        login=_steps(web.get("login", ())),
+        steps=_steps(web.get("steps", ())),
+        cookies=dict(web.get("cookies", {})),
+        local_storage=dict(web.get("local_storage", {})),
     )
 
 
@@ -356,6 +432,7 @@ def _action(name: str, spec: Mapping[str, Any]) -> ActionSpec:
         expect=dict(spec.get("expect", {})),
         items=spec.get("items"),
         item=dict(spec.get("item", {})),
+        yields=dict(spec.get("yields", {})),
     )
 
 
@@ -370,6 +447,14 @@ def placeholders_in(value: Any) -> set[str]:
     return set()
 
 
+def _unknown_placeholders(where: str, value: Any, allowed: Iterable[str]) -> list[tuple[str, str]]:
+    names = sorted(set(allowed))
+    return [
+        (where, f"unknown placeholder {{{u}}} (expected one of: {', '.join(names)})")
+        for u in sorted(placeholders_in(value) - set(names))
+    ]
+
+
 def _semantic_errors(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What the schema cannot say: start xor url, placeholders, required answer pointers."""
     problems: list[tuple[str, str]] = []
@@ -382,18 +467,19 @@ def _semantic_errors(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems.append(("/partner/credentials_env", "is required with partner.url"))
     has_adapter = "adapter" in data
     actions = data["actions"]
+    yields = set(actions.get("login", {}).get("yields", {}))
+    clash = sorted(yields & PLACEHOLDERS)
+    if clash:
+        problems.append(
+            ("/actions/login/yields", f"{', '.join(clash)} is a built-in placeholder name")
+        )
+    known = PLACEHOLDERS | yields
     for name, spec in actions.items():
         where = f"/actions/{name}"
+        # A login signs one account in, before any order exists: only {account} is known.
+        allowed = frozenset({"account"}) if name == "login" else known
         for part in ("path", "headers", "query", "body"):
-            unknown = placeholders_in(spec.get(part, "")) - PLACEHOLDERS
-            for u in sorted(unknown):
-                problems.append(
-                    (
-                        f"{where}/{part}",
-                        f"unknown placeholder {{{u}}} "
-                        f"(expected one of: {', '.join(sorted(PLACEHOLDERS))})",
-                    )
-                )
+            problems.extend(_unknown_placeholders(f"{where}/{part}", spec.get(part, ""), allowed))
         for key in spec.get("expect", {}):
             if key not in ANSWER_FIELDS:
                 problems.append(
@@ -435,6 +521,26 @@ def _semantic_errors(data: Mapping[str, Any]) -> list[tuple[str, str]]:
                         "needs one of transact_id, quote_id or order_ref to match postings",
                     )
                 )
+    for part in ("headers", "query", "cookies"):
+        where = f"/accounts/{part}"
+        problems.extend(_unknown_placeholders(where, data.get("accounts", {}).get(part, {}), known))
+    web = data.get("web", {})
+    for part in ("cookies", "local_storage", "login", "steps"):
+        problems.extend(_unknown_placeholders(f"/web/{part}", web.get(part, {}), known))
+    ledger = data["provider"].get("ledger", {})
+    item = actions["ledger"].get("item", {})
+    minor = ledger.get("amount") == "minor_units"
+    if minor and "exponent" not in ledger and "exponent" not in item:
+        problems.append(
+            (
+                "/provider/ledger/exponent",
+                "is required with amount = 'minor_units' (or map actions.ledger.item.exponent)",
+            )
+        )
+    if ledger.get("customer_accounts") and "account" not in item:
+        problems.append(
+            ("/actions/ledger/item/account", "is required with provider.ledger.customer_accounts")
+        )
     reversal = data["provider"]["reversal"]
     if reversal["representation"] == "kind" and "kind" not in actions["ledger"].get("item", {}):
         problems.append(

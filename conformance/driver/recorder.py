@@ -1,4 +1,9 @@
-"""The evidence recorder: what a scenario did and saw, redacted by value as it is recorded."""
+"""The evidence recorder: what a scenario did and saw, redacted by value as it is recorded.
+
+It only records; the plugin decides from what it recorded: a blocker finding → ``fail``;
+no blocker but an answer the manifest could not read, or a declared observation never made
+→ ``error`` (fail closed); otherwise ``pass``.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +18,6 @@ from conformance.findings import Finding, Severity
 from conformance.redact import Redactor
 
 JOURNAL_LIMIT = 200
-
-
-class PartnerFindings(AssertionError):
-    """Raised at the end of a scenario that found the partner wrong (pytest reports a failure)."""
-
-    def __init__(self, findings: tuple[Finding, ...]) -> None:
-        self.findings = findings
-        super().__init__(reason_line(findings))
 
 
 def reason_line(findings: Iterable[Finding]) -> str:
@@ -52,6 +49,8 @@ class EvidenceRecorder:
         self._tables: list[_Table] = []
         self._screenshots: list[Screenshot] = []
         self._findings: list[Finding] = []
+        self._observed: dict[str, int] = {}
+        self._unreadable: list[str] = []
         self.partner_log = ""
         spec = scenario(scenario_id) if "." in scenario_id else None
         self.clause: SeedClause | None = spec.clause if spec else None
@@ -114,20 +113,58 @@ class EvidenceRecorder:
         )
         self.step("finding", message, ok=False)
 
-    def check(self, condition: bool, message: str, *, fix: str, **ids: str | None) -> bool:
-        """Record a finding unless ``condition`` holds; returns the condition."""
+    def check(
+        self,
+        condition: bool,
+        message: str,
+        *,
+        fix: str,
+        observes: str | None = None,
+        **ids: str | None,
+    ) -> bool:
+        """Record a finding unless ``condition`` holds; returns the condition.
+
+        ``observes`` names the decisive observation this check made (see :meth:`observed`).
+        """
+        if observes is not None:
+            self.observed(observes)
         if not condition:
             self.finding(message, fix=fix, severity=None, **ids)
         return condition
+
+    def observed(self, kind: str) -> None:
+        """A decisive observation was made (a scenario declares which it must make)."""
+        self._observed[kind] = self._observed.get(kind, 0) + 1
+
+    def unreadable(self, message: str) -> None:
+        """An answer did not match the manifest: reported, and the scenario cannot pass."""
+        text = self.redactor.text(message)
+        if text not in self._unreadable:
+            self._unreadable.append(text)
+            self.step("unreadable answer", text, ok=False)
+
+    @property
+    def observations(self) -> frozenset[str]:
+        return frozenset(self._observed)
+
+    @property
+    def unreadable_answers(self) -> tuple[str, ...]:
+        return tuple(self._unreadable)
 
     @property
     def findings(self) -> tuple[Finding, ...]:
         return tuple(self._findings)
 
-    def decide(self) -> None:
-        """End of the scenario: raise :class:`PartnerFindings` if anything was found."""
-        if self._findings:
-            raise PartnerFindings(tuple(self._findings))
+    @property
+    def blockers(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self._findings if f.severity is Severity.BLOCKER)
+
+    @property
+    def failing(self) -> tuple[Finding, ...]:
+        """The findings that fail this scenario: blockers, or any finding of an advisory
+        scenario (its failure is reported and never blocks; an advisory finding inside a
+        blocking scenario keeps its pass)."""
+        return self.findings if self.advisory else self.blockers
 
     def evidence(self) -> Evidence:
         return Evidence(

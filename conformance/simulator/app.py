@@ -231,6 +231,8 @@ class PartnerApi:
         self.store.gate(partner, request.params["pool_id"])
         answer = self.store.create_quote(partner, request.params["pool_id"], request.json())
         request.notes.extend(answer.notes)
+        if answer.quote is not None:
+            request.notes.append(f"created quote {answer.quote.id}")
         return json_response(200, answer.body)
 
     async def get_quote(self, request: Request) -> Response:

@@ -17,6 +17,7 @@ from conformance.simulator.models import (
     OutcomePlan,
     Partner,
     PartnerCredentials,
+    Pool,
     Quote,
     Trade,
     WebhookEvent,
@@ -76,6 +77,14 @@ class Control:
     def partner(self, partner_id: str) -> Partner:
         with self._store.lock:
             return self._store.partner(partner_id)
+
+    def pool(self, pool_id: str) -> Pool:
+        """A pool as the simulator offers it (networks, sides, mid rate)."""
+        with self._store.lock:
+            pool = self._store.pools.get(pool_id)
+        if pool is None:
+            raise ControlError(f"unknown pool {pool_id!r}")
+        return pool
 
     def set_next_quote_ttl(self, partner_id: str, seconds: float) -> None:
         self._store.queue_ttl(partner_id, seconds)

@@ -28,6 +28,10 @@ def money(value: Decimal, places: int = 2) -> str:
     return str(value.quantize(Decimal(1).scaleb(-places)))
 
 
+# The crypto networks the 0Pools docs name (capabilities.supportedNetworks draws from these).
+DOCUMENTED_NETWORKS = ("tron", "ethereum", "bsc", "polygon", "solana")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Pool:
     """A liquidity pool the simulator offers (mid rate is fiat → crypto)."""

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from reference_partner.flaws import DESIGN_FLAWS, EXTENSION_FLAWS, FLAWS
+from reference_partner.flaws import DESIGN_FLAWS, EXTENSION_FLAWS, FLAWS, LEDGER_SHAPE_FLAWS
 
 from conformance.simulator import FaultMatch, FaultSpec, OutcomePlan
 
@@ -43,7 +43,7 @@ def _held_settled_event(p: Partner, account: str = "acct_a") -> tuple[dict, str,
 def test_every_flaw_in_the_design_table_is_switchable() -> None:
     assert len(DESIGN_FLAWS) == 28
     assert len(EXTENSION_FLAWS) == 3 and not DESIGN_FLAWS & EXTENSION_FLAWS
-    assert FLAWS == DESIGN_FLAWS | EXTENSION_FLAWS
+    assert FLAWS == DESIGN_FLAWS | EXTENSION_FLAWS | set(LEDGER_SHAPE_FLAWS)  # test_ledger_styles
 
 
 # -- RQ1 expiry -------------------------------------------------------------------------

@@ -218,7 +218,11 @@ def test_unknown_fields_can_be_ignored(creds: PartnerCredentials) -> None:
                               json={"side": "on_ramp", "amount": "100", "destAddress": DEST,
                                     "extra": True})
         assert response.status_code == 200
-        assert sim2.control.journal()[-1].notes == ("ignored unknown field extra",)
+        quote_id = response.json()["quoteId"]
+        assert sim2.control.journal()[-1].notes == (
+            "ignored unknown field extra",
+            f"created quote {quote_id}",
+        )
 
 
 def test_quote_read_is_pure_and_status_precedence(sim: Simulator, client: httpx.Client) -> None:
