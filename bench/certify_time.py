@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from conformance.catalogue import SCENARIOS  # noqa: E402
 
-# Needs a browser: the three browser scenarios, and the bundle scan (it captures the page).
+# Needs a browser: the browser scenarios, and the bundle scan (it captures the page).
 BROWSER_IDS = [s.id for s in SCENARIOS if s.browser or s.id == "secrets.bundle_scan"]
 TARGETS = {"http": 20.0, "all": 60.0}
 QUICK_ONLY = ["trace.order_record"]

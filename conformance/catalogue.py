@@ -214,6 +214,33 @@ SCENARIOS: tuple[ScenarioSpec, ...] = (
         passes_when="partner reference, quote id, trade id, status, request or event id; no secret",
         clause=_safe("Threat model for headless liquidity", "Support cannot trace incident."),
     ),
+    # Logs that support can use (issue 12). Traceability is RQ5's: support traces an order from
+    # the partner's own logs by public ids. A secret in a log is not RQ2's (no browser sees
+    # it) nor a matter of route information: it is a credential exposure, so logs.no_secrets
+    # is a blocking guard, like guards.*: a failure blocks launch whatever the questions say.
+    ScenarioSpec(
+        id="logs.traceable", question="RQ5",
+        title="The partner's logs name the public ids of each event",
+        drives="a retry after a lost transact answer, a settlement posting, a forged webhook, "
+        "an expired acceptance; then the order's support packet, if declared",
+        passes_when="for each event, a log line written after it names its idempotency key, "
+        "trade or event id, event id or quote id; the support packet names quote and trade id",
+        clause=_safe(
+            "Production readiness evidence",
+            "A partner should be able to show logs for idempotency retries, webhook signature "
+            "verification, expired quote rejection, ledger posting, and support escalation "
+            "using only partner-visible ids.",
+        ),
+    ),
+    ScenarioSpec(
+        id="logs.no_secrets", question=None,
+        title="No secret in the partner's logs or support packets",
+        drives="the same events, then the whole captured log, declared log files and support "
+        "packets through the secret scanner",
+        passes_when="no canary secret (any encoding the scanner knows) and no provider key "
+        "pattern",
+        clause=_safe("Anti-patterns", "Logging secret keys in support packets."),
+    ),
     ScenarioSpec(
         id="recon.daily_close", question="RQ6",
         title="The daily close matches the provider's feed to the cent",
@@ -269,6 +296,49 @@ SCENARIOS: tuple[ScenarioSpec, ...] = (
         drives="property-based bad input to the partner's actions",
         passes_when="never a 5xx; no quote or trade for invalid input",
         clause=_safe("Before and after in practice", "Server-side gates and durable ids"),
+    ),
+    # Screens (issue 12), advisory: the seed blocks launch on its six questions, and the guards
+    # block because money can be lost there. A page that shows the provider's internals or
+    # asks for a firm quote before the user does moves no money differently (the server-side
+    # rows judge that), so these are reported with their fix and never block.
+    ScenarioSpec(
+        id="screens.firm_on_intent", question=None, advisory=True, browser=True,
+        title="Firm quotes only when the user asks",
+        drives="browser: load the quote page and fill the form, then one get-quote",
+        passes_when="no firm quote before get-quote (indicative is fine); exactly one after",
+        clause=_safe(
+            "Developer checklist",
+            "Create firm quotes only when the user is ready to accept the terms.",
+        ),
+    ),
+    ScenarioSpec(
+        id="screens.honest_status", question=None, advisory=True, browser=True,
+        title="The execution screen shows no provider internals",
+        drives="browser: accept a quote whose trade stays reserved; read the status and the "
+        "page over a page window",
+        passes_when="no raw provider state (reserved, released), reserve, route or treasury "
+        "wording, nor an internal bps field on the screen",
+        clause=_exec(
+            "Guardrails",
+            "Do not expose internal reserve, route, or settlement mechanics in execution "
+            "screens.",
+        ),
+    ),
+    # Advisory too: an unsupported network or an unavailable pool offered on the page moves no
+    # money; the server-side rows judge what reaches the provider (guards.unsupported_network
+    # and guards.quote_unavailable block), and the page row reports its fix.
+    ScenarioSpec(
+        id="screens.from_discovery", question=None, advisory=True, browser=True,
+        title="The page offers what discovery allows",
+        drives="browser: a firm quote with the pool available (control); its network <select>; "
+        "then the pool unavailable at the provider, the page reloaded and its form filled",
+        passes_when="every network offered is in the pool's supportedNetworks; with the pool "
+        "unavailable, get-quote disabled or absent (or the page says so) and no firm quote "
+        "request for it reaches the provider",
+        clause=_safe(
+            "Developer checklist",
+            "Read runtime discovery and capabilities before rendering enabled actions.",
+        ),
     ),
     ScenarioSpec(
         id="ops.stuck_reserved_alert", question=None, advisory=True,

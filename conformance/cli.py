@@ -1,6 +1,7 @@
 """The ``zeropools-conformance`` command line: one module per subcommand.
 
-Exit codes: 0 ready / success, 1 blocked / check failed, 2 the harness could not run.
+Exit codes: 0 ready / success, 1 blocked / check failed, 2 the harness could not run,
+130 / 143 interrupted by SIGINT / SIGTERM (a certify run still writes its report).
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from conformance import __version__
+from conformance import __version__, interrupt
 from conformance.errors import ConformanceError
 
 # Each module in conformance/commands/ defines NAME, HELP, add_arguments(parser) and run(args).
-COMMAND_MODULES = ("certify", "verify", "report", "scan", "sim")
+COMMAND_MODULES = (
+    "certify", "verify", "report", "scan", "sim", "init", "doctor", "catalogue_list", "keygen",
+    "package",
+)
 
 EXIT_OK = 0
 EXIT_BLOCKED = 1
 EXIT_HARNESS = 2
+EXIT_INTERRUPTED = 130  # SIGINT; 143 for SIGTERM (128 + the signal), as shells report them
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,10 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_HARNESS
     try:
-        return int(args.run(args))
+        # SIGTERM (a CI cancel) and SIGINT stop every command cleanly; a second one at once.
+        with interrupt.handle_signals():
+            return int(args.run(args))
     except ConformanceError as exc:
         print(f"zeropools-conformance: error: {exc}", file=sys.stderr)
         return EXIT_HARNESS
     except KeyboardInterrupt:
         print("zeropools-conformance: interrupted", file=sys.stderr)
-        return EXIT_HARNESS
+        return interrupt.exit_code() or EXIT_INTERRUPTED

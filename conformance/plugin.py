@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,14 +50,33 @@ class PluginState:
 
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     harness_errors: list[str] = field(default_factory=list)
-    partner_log: str = ""
+    startup_log: str = ""  # what the partner printed while it started (or why it died)
+    # The pytest route: scenario id → the node ids selected to run it.
+    selected: dict[str, list[str]] = field(default_factory=dict)
+    summary: list[str] = field(default_factory=list)  # the verdict, for the terminal
+    redactor: Redactor | None = None
+    previous_handlers: Any = None
 
 
 STATE_KEY = pytest.StashKey[PluginState]()
 RECORDER_KEY = pytest.StashKey["EvidenceRecorder"]()
+# The session's running partner (once started), and where its log stood when a test began.
+PARTNER_KEY = pytest.StashKey["RunningPartner"]()
+LOG_MARK_KEY = pytest.StashKey[int]()
+# How much of the partner's log one scenario's evidence keeps (its last characters).
+SCENARIO_LOG_CHARS = 20_000
+NO_LOG = (
+    "(no partner log: the partner runs at its own URL, not started by the harness, so its "
+    "output was not captured)"
+)
 STARTED_KEY = pytest.StashKey[float]()
+SESSION_STARTED_KEY = pytest.StashKey[float]()
 # The runner's redactor (certify's), so every secret of the run is redacted in its output too.
 SHARED_REDACTOR_KEY = pytest.StashKey["Redactor"]()
+# Set by the runner: certify writes the report, so the plugin's session end does not.
+RUNNER_KEY = pytest.StashKey[bool]()
+# Where the pytest route writes its report without --conformance-out (below the invocation dir).
+DEFAULT_OUT = "reports/pytest-{timestamp}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,11 +100,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store",
         default=None,
         metavar="DIR",
-        help="report directory: browser screenshots and the scanner's secrets.sarif go here",
+        help="report directory: the readiness report (report.json, report.html, junit.xml, "
+        "summary.md, secrets.sarif, manifest.sha256) and browser screenshots go here; "
+        f"default {DEFAULT_OUT} below the current directory",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from conformance.hypothesis_profiles import load_profile
+
+    config.stash[SESSION_STARTED_KEY] = time.time()
+    load_profile()  # the scenario runs do not see the repository's root conftest.py
     config.addinivalue_line(
         "markers",
         f"{MARKER}(id, *, question=None, observes=()): the catalogue scenario (DESIGN §4) a "
@@ -161,7 +186,9 @@ def conformance_redactor(pytestconfig: pytest.Config) -> Redactor:
     from conformance.redact import Redactor
 
     shared = pytestconfig.stash.get(SHARED_REDACTOR_KEY, None)
-    return shared if shared is not None else Redactor()
+    redactor = shared if shared is not None else Redactor()
+    state(pytestconfig).redactor = redactor
+    return redactor
 
 
 @pytest.fixture(scope="session")
@@ -196,51 +223,32 @@ def partner(
     conformance_redactor: Redactor,
 ) -> Iterator[RunningPartner]:
     """Provision the partner at the simulator, start it with fresh keys, stop it at the end."""
-    import os
-
     from conformance.checks.provider import Provider
     from conformance.driver.actions import Actions
-    from conformance.driver.partner import PartnerProcess, ProviderAccess
-    from conformance.simulator import PartnerSpec
+    from conformance.driver.partner import PartnerProcess, provision
 
     manifest = conformance_manifest
     process = PartnerProcess(manifest, redactor=conformance_redactor)
-    spec = PartnerSpec(
-        name=manifest.name,
-        webhook_url=process.webhook_url,
-        signature_scheme=manifest.provider.signature_scheme,
-    )
-    if manifest.credentials_env is not None:
-        names = manifest.credentials_env
-        spec = replace(
-            spec,
-            secret_key=os.environ.get(names.secret_key) or None,
-            webhook_secret=os.environ.get(names.webhook_secret) or None,
-            publishable_key=os.environ.get(names.publishable_key or "") or None,
-        )
-    creds = simulator.control.provision_partner(spec)
-    access = ProviderAccess(
-        api_url=simulator.api_url,
-        secret_key=creds.secret_key,
-        publishable_key=creds.publishable_key,
-        webhook_secret=creds.webhook_secret,
-        signature_scheme=manifest.provider.signature_scheme,
-    )
-    process.start(access)
+    partner_id, access = provision(simulator, manifest, process)
+    try:
+        process.start(access)
+    finally:
+        state(request.config).startup_log = process.log()  # start-up output, or why it died
     actions = Actions(
         manifest, process.base_url, redactor=conformance_redactor, liveness=process.exit_reason
     )
+    running = RunningPartner(
+        process=process,
+        partner_id=partner_id,
+        actions=actions,
+        provider=Provider(simulator.control, partner_id),
+    )
+    request.config.stash[PARTNER_KEY] = running
     try:
-        yield RunningPartner(
-            process=process,
-            partner_id=creds.partner_id,
-            actions=actions,
-            provider=Provider(simulator.control, creds.partner_id),
-        )
+        yield running
     finally:
         actions.close()
         process.stop()
-        state(request.config).partner_log = process.log()
 
 
 @pytest.fixture
@@ -265,9 +273,7 @@ def driver(partner: RunningPartner, evidence: EvidenceRecorder) -> Iterator[Driv
         raise PartnerUnreachable(
             f"the partner is not running ({dead}); log tail:\n" + partner.process.log_tail(20)
         )
-    mark = partner.process.mark()
     yield Driver(partner.actions, evidence)
-    evidence.partner_log = partner.process.log_since(mark)[-20000:]
 
 
 @pytest.fixture
@@ -307,6 +313,29 @@ def web(request: pytest.FixtureRequest) -> WebContext:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     item.stash[STARTED_KEY] = time.monotonic()
+    _mark_log(item)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    # The test whose setup started the partner reads its log from here (start-up is the run's).
+    _mark_log(item)
+
+
+def _mark_log(item: pytest.Item) -> None:
+    running = item.config.stash.get(PARTNER_KEY, None)
+    if running is not None and LOG_MARK_KEY not in item.stash:
+        item.stash[LOG_MARK_KEY] = running.process.mark()
+
+
+def _partner_log(item: pytest.Item) -> str:
+    """The partner's log lines written while this test ran (redacted, bounded)."""
+    running = item.config.stash.get(PARTNER_KEY, None)
+    if running is None or LOG_MARK_KEY not in item.stash:
+        return ""
+    if running.process.manifest.url:
+        return NO_LOG
+    return running.process.log_since(item.stash[LOG_MARK_KEY])[-SCENARIO_LOG_CHARS:]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -358,6 +387,7 @@ def _result(
     recorder = item.stash.get(RECORDER_KEY, None)
     if recorder is None:
         recorder = EvidenceRecorder(scenario_id, redactor=_redactor(item))
+    recorder.partner_log = _partner_log(item) or recorder.partner_log
     evidence = recorder.evidence()
     duration = time.monotonic() - item.stash.get(STARTED_KEY, time.monotonic())
 
@@ -424,6 +454,110 @@ def _redactor(item: pytest.Item) -> Redactor:
 
     shared = item.config.stash.get(SHARED_REDACTOR_KEY, None)
     return shared if shared is not None else Redactor()
+
+
+# -- the pytest route: the session writes the readiness report --------------------------
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Remember which scenarios this session selected (after -k, -m and file arguments)."""
+    selected = state(session.config).selected
+    for item in session.items:
+        scenario_id = threat_id(item)
+        if scenario_id is not None:
+            selected.setdefault(scenario_id, []).append(item.nodeid)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # SIGTERM (a CI cancel) interrupts the pytest route like Ctrl-C: fixtures are torn down
+    # (the partner's process group stopped) and the report is still written. Under certify
+    # the command does this itself.
+    if not session.config.stash.get(RUNNER_KEY, False):
+        from conformance import interrupt
+
+        state(session.config).previous_handlers = interrupt.install()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The pytest route: write the same report set as certify; the verdict sets the exit."""
+    config = session.config
+    plugin_state = state(config)
+    if config.stash.get(RUNNER_KEY, False) or not plugin_state.selected:
+        return
+    from conformance import interrupt
+
+    try:
+        if exitstatus in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+            return
+        try:
+            out_dir, verdict_exit, lines = _write_session_report(session, exitstatus)
+        except Exception as exc:  # a harness failure must not look like a verdict
+            plugin_state.summary = [f"zeropools-conformance: no report written: {exc}"]
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+            return
+        plugin_state.summary = [*lines, f"report: {out_dir / 'report.html'}"]
+        session.exitstatus = verdict_exit
+    finally:
+        interrupt.restore(plugin_state.previous_handlers)
+
+
+def _write_session_report(session: pytest.Session, exitstatus: int) -> tuple[Path, int, list[str]]:
+    from datetime import UTC, datetime
+
+    from conformance import interrupt
+    from conformance.catalogue import SCENARIOS
+    from conformance.driver.manifest import load_manifest
+    from conformance.redact import Redactor
+    from conformance.report import write_report
+    from conformance.report.sarif import scanner_logs
+    from conformance.report.verdict import summary_lines
+    from conformance.runner import assemble, combine
+
+    config = session.config
+    plugin_state = state(config)
+    manifest = load_manifest(config.getoption(OPTION_PARTNER) or default_manifest_path())
+    outcomes = plugin_state.outcomes
+    done = {
+        scenario_id: combine(scenario_id, [outcomes[n].result for n in nodeids])
+        for scenario_id, nodeids in plugin_state.selected.items()
+        if all(n in outcomes for n in nodeids)
+    }
+    chosen = tuple(s for s in SCENARIOS if s.id in plugin_state.selected)
+    interrupted = ""
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        interrupted = interrupt.received_name() or "SIGINT"
+    started = datetime.fromtimestamp(config.stash.get(SESSION_STARTED_KEY, time.time()), UTC)
+    run = assemble(
+        loaded=manifest,
+        chosen=chosen,
+        runnable=[s.id for s in chosen],
+        done=done,
+        collected=list(plugin_state.selected),
+        waived={},  # waived scenarios run: the verdict shows them waived, with what they did
+        started_at=started.replace(microsecond=0),
+        duration_s=time.time() - started.timestamp(),
+        harness_errors=plugin_state.harness_errors,
+        interrupted=interrupted,
+        partner_log=plugin_state.startup_log,
+    )
+    value = config.getoption(OPTION_OUT)
+    if value:
+        out_dir = Path(value)
+    else:
+        stamp = started.strftime("%Y%m%d-%H%M%S")
+        out_dir = config.invocation_params.dir / DEFAULT_OUT.format(timestamp=stamp)
+    redactor = plugin_state.redactor or Redactor()
+    written = write_report(run, out_dir, redactor=redactor, scanner_logs=scanner_logs(out_dir))
+    lines = [redactor.text(line) for line in summary_lines(written.verdict, run.partner_name)]
+    return out_dir, written.verdict.exit_code, lines
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    lines = state(terminalreporter.config).summary
+    if lines:
+        terminalreporter.section("0Pools readiness")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def item_results(config: pytest.Config) -> dict[str, Outcome]:

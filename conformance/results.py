@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from conformance.evidence import Evidence
@@ -28,10 +29,18 @@ class SkipKind(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Waiver:
-    """A manifest waiver: a question or scenario id, with the written reason."""
+    """A manifest waiver: a question or scenario id, the written reason, who owns it, until when.
+
+    ``expires`` is the last day the waiver holds (UTC); after it the waiver is ignored.
+    """
 
     target: str
     reason: str
+    owner: str | None = None
+    expires: date | None = None
+
+    def in_force(self, today: date) -> bool:
+        return self.expires is None or today <= self.expires
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,3 +69,9 @@ class RunResult:
     scenarios: tuple[ScenarioResult, ...]
     waivers: tuple[Waiver, ...] = ()
     harness_errors: tuple[str, ...] = ()
+    # The signal ("SIGTERM", "SIGINT") that cancelled the run, "" when it ran to its end.
+    interrupted: str = ""
+    # Only part of the catalogue was selected (--only/--skip, -k, file arguments).
+    partial: bool = False
+    # What the partner printed while it started (or why it never came up), redacted.
+    partner_log: str = ""

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from conformance import __version__
+from conformance import __version__, interrupt
 from conformance.catalogue import CATALOGUE_VERSION, SCENARIOS, SCENARIOS_BY_ID, ScenarioSpec
 from conformance.errors import ConformanceError
 from conformance.plugin import (
     OPTION_OUT,
     OPTION_PARTNER,
     OPTION_PARTNER_ENV,
+    RUNNER_KEY,
     SHARED_REDACTOR_KEY,
     bundled_fixtures,
     default_manifest_path,
@@ -25,6 +27,9 @@ from conformance.plugin import (
     threat_id,
 )
 from conformance.redact import Redactor
+
+if TYPE_CHECKING:
+    from conformance.driver.manifest import Manifest
 from conformance.results import RunResult, ScenarioResult, SkipKind, Status
 
 Progress = Callable[[ScenarioResult], None]
@@ -92,6 +97,7 @@ class _Collector:
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self.config = config
+        config.stash[RUNNER_KEY] = True  # certify writes the report, not the session end
         if self.redactor is not None:
             config.stash[SHARED_REDACTOR_KEY] = self.redactor
 
@@ -134,6 +140,7 @@ def run_catalogue(
     out_dir: Path | None = None,
     redactor: Redactor | None = None,
     verbose: bool = False,
+    run_waived: bool = False,
 ) -> RunResult:
     """Run the chosen scenarios against the manifest's partner; every catalogue row gets a result.
 
@@ -142,17 +149,22 @@ def run_catalogue(
     With ``out_dir``, browser screenshots and the scanner's ``secrets.sarif`` are written
     there; with ``redactor``, every secret of the run is added to it. ``verbose`` keeps
     pytest's own terminal output (tracebacks of failing checks) for debugging.
+    ``run_waived`` runs waived scenarios too and returns what they did (the verdict still
+    counts them waived), so a stale waiver shows; an expired waiver (past ``expires`` on
+    the run's start date) is not honoured here at all.
     """
     from conformance.driver.manifest import load_manifest
 
     path = Path(manifest) if manifest is not None else default_manifest_path()
     loaded = load_manifest(path)  # raises ManifestError naming the field
     chosen_specs = select(only or (), skip or ())
-    waived = {w.target: w.reason for w in loaded.waivers}
-    runnable = {
-        s.id for s in chosen_specs if not (s.browser and loaded.web is None) and s.id not in waived
-    }
     started_at = datetime.now(UTC).replace(microsecond=0)
+    waived = {w.target: w.reason for w in loaded.waivers if w.in_force(started_at.date())}
+    runnable = {
+        s.id
+        for s in chosen_specs
+        if not (s.browser and loaded.web is None) and (run_waived or s.id not in waived)
+    }
     clock = time.monotonic()
     collector = _Collector(runnable, progress)
     collector.redactor = redactor
@@ -174,16 +186,90 @@ def run_catalogue(
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         args[1:1] = ["-p", "conformance.plugin", "-p", "asyncio"]
     harness_errors: list[str] = []
+    interrupted = ""
+    partner_log = ""
     if runnable:
         exit_code = pytest.main(args, plugins=[collector])
         config = collector.config
         if config is not None:
             harness_errors.extend(state(config).harness_errors)
+            partner_log = state(config).startup_log
         if exit_code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             harness_errors.append(f"pytest could not run the scenarios (exit {int(exit_code)})")
+        if exit_code == pytest.ExitCode.INTERRUPTED:
+            interrupted = interrupt.received_name() or "SIGINT"
+    return assemble(
+        loaded=loaded,
+        chosen=chosen_specs,
+        runnable=runnable,
+        done=collector.done,
+        collected=collector.items,
+        waived=waived if not run_waived else {},
+        started_at=started_at,
+        duration_s=time.monotonic() - clock,
+        harness_errors=harness_errors,
+        interrupted=interrupted,
+        partner_log=partner_log,
+    )
+
+
+def stopped_run(
+    loaded: Manifest,
+    *,
+    only: Sequence[str] | None,
+    skip: Sequence[str] | None,
+    reason: str,
+    started_at: datetime,
+    duration_s: float,
+    harness_error: str = "",
+    interrupted: str = "",
+) -> RunResult:
+    """A run that stopped before its scenarios ran: every chosen one is ``error`` with
+    ``reason`` (a failed preflight, a cancelled run)."""
+    chosen = select(only or (), skip or ())
+    runnable = [s.id for s in chosen if not (s.browser and loaded.web is None)]
+    waived = {w.target: w.reason for w in loaded.waivers if w.in_force(started_at.date())}
+    return assemble(
+        loaded=loaded,
+        chosen=chosen,
+        runnable=runnable,
+        done={
+            sid: ScenarioResult(scenario_id=sid, status=Status.ERROR, reason=reason)
+            for sid in runnable
+        },
+        collected=runnable,
+        waived=waived,
+        started_at=started_at,
+        duration_s=duration_s,
+        harness_errors=(harness_error,) if harness_error else (),
+        interrupted=interrupted,
+    )
+
+
+def assemble(
+    *,
+    loaded: Manifest,
+    chosen: Sequence[ScenarioSpec],
+    runnable: Collection[str],
+    done: Mapping[str, ScenarioResult],
+    collected: Collection[str],
+    waived: Mapping[str, str],
+    started_at: datetime,
+    duration_s: float,
+    harness_errors: Sequence[str] = (),
+    interrupted: str = "",
+    partner_log: str = "",
+) -> RunResult:
+    """Outcomes → one :class:`RunResult` with a row for every catalogue scenario.
+
+    The one path from test outcomes to a run, for ``certify`` (the runner) and the pytest
+    route (the plugin's session end), so the two can never disagree. ``waived`` holds the
+    scenarios not run because a waiver in force covers them; ``collected`` the scenarios
+    whose tests were collected (a collected scenario without a result did not finish).
+    """
     results: list[ScenarioResult] = []
     for spec in SCENARIOS:
-        if spec.id in waived and spec in chosen_specs:
+        if spec.id in waived and spec in chosen:
             results.append(
                 ScenarioResult(
                     scenario_id=spec.id,
@@ -191,45 +277,40 @@ def run_catalogue(
                     reason=f"waived by the manifest: {waived[spec.id]}",
                 )
             )
-            continue
-        results.append(_final(spec, chosen_specs, runnable, collector))
+        elif spec not in chosen:
+            results.append(ScenarioResult(
+                scenario_id=spec.id, status=Status.SKIPPED, skip_kind=SkipKind.DESELECTED,
+                reason="not selected for this run",
+            ))
+        elif spec.id not in runnable:
+            results.append(ScenarioResult(
+                scenario_id=spec.id, status=Status.SKIPPED, skip_kind=SkipKind.NOT_APPLICABLE,
+                reason="browser scenario: the manifest declares no [web] pages",
+            ))
+        elif spec.id in done:
+            results.append(done[spec.id])
+        else:
+            if interrupted:
+                reason = f"run interrupted by {interrupted} before this scenario finished"
+            elif spec.id in collected:
+                reason = "harness error: the scenario's tests did not all report"
+            else:
+                reason = "harness error: no scenario test is installed for this id"
+            results.append(ScenarioResult(scenario_id=spec.id, status=Status.ERROR, reason=reason))
     return RunResult(
         harness_version=__version__,
         catalogue_version=CATALOGUE_VERSION,
         partner_name=loaded.name,
         started_at=started_at.isoformat(),
         finished_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
-        duration_s=round(time.monotonic() - clock, 3),
+        duration_s=round(duration_s, 3),
         scenarios=tuple(results),
         waivers=loaded.waivers,
         harness_errors=tuple(harness_errors),
+        interrupted=interrupted,
+        partial=len(chosen) < len(SCENARIOS),
+        partner_log=partner_log,
     )
-
-
-def _final(
-    spec: ScenarioSpec, chosen: Sequence[ScenarioSpec], runnable: set[str], collector: _Collector
-) -> ScenarioResult:
-    if spec not in chosen:
-        return ScenarioResult(
-            scenario_id=spec.id,
-            status=Status.SKIPPED,
-            skip_kind=SkipKind.DESELECTED,
-            reason="not selected for this run",
-        )
-    if spec.id not in runnable:
-        return ScenarioResult(
-            scenario_id=spec.id,
-            status=Status.SKIPPED,
-            skip_kind=SkipKind.NOT_APPLICABLE,
-            reason="browser scenario: the manifest declares no [web] pages",
-        )
-    if spec.id in collector.done:
-        return collector.done[spec.id]
-    if spec.id in collector.items:
-        reason = "harness error: the scenario's tests did not all report (run interrupted?)"
-    else:
-        reason = "harness error: no scenario test is installed for this id"
-    return ScenarioResult(scenario_id=spec.id, status=Status.ERROR, reason=reason)
 
 
 def summary_line(result: RunResult) -> str:

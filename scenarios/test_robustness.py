@@ -16,9 +16,12 @@ from conformance.checks.provider import Provider
 from conformance.checks.steps import fresh_order
 from conformance.driver.driver import Driver, new_account
 from conformance.driver.recorder import EvidenceRecorder
+from conformance.hypothesis_profiles import examples
 
+# A certification never runs fewer examples than this; the "thorough" profile runs more.
+CERTIFY_EXAMPLES = 30
 SETTINGS = settings(
-    max_examples=30,
+    max_examples=max(CERTIFY_EXAMPLES, examples(CERTIFY_EXAMPLES)),
     deadline=None,
     derandomize=True,
     database=None,

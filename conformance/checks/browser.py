@@ -493,16 +493,57 @@ class QuotePage:
         parts.append(PAGE_HINT)
         return "; ".join(parts)
 
+    async def fill_form(self) -> None:
+        """What a user does before asking for a quote: amount, network, address, [web].steps."""
+        await self._fill("amount", self.variables["amount"])
+        if "network" in self.ctx.web.selectors:
+            await self._fill("network", self.variables["network"])
+        if "address" in self.ctx.web.selectors:
+            await self._fill("address", self.variables["dest_address"])
+        await self.run_steps("steps", self.ctx.web.steps)
+
+    async def click_get_quote(self) -> None:
+        """Click get-quote once, as a user does (no waiting for what it leads to)."""
+        get_quote = self._selector("get_quote")
+        try:
+            await perform(self.page, "click", get_quote, None, timeout_ms=self._timeout_ms)
+        except PageActionFailed as exc:
+            raise CannotArrange(
+                f"could not click the get-quote control {get_quote!r}: {exc}; "
+                + await self.blocked_hint()
+            ) from None
+        self.ctx.evidence.step("browser: ask for a quote", "one click on get-quote")
+
+    async def idle(self) -> bool:
+        """Wait (one page bound) until the page's own requests are done, reads included."""
+        try:
+            await self.page.wait_for_load_state("networkidle", timeout=self._timeout_ms)
+        except Exception:  # never idle within the bound: the caller decides on what shows
+            return False
+        return True
+
+    async def options(self, name: str) -> tuple[str, ...] | None:
+        """The values a ``<select>`` control offers (enabled, non-empty); None if not a select."""
+        control = self.locator(name).first
+        tag = await control.evaluate("e => e.tagName", timeout=self._timeout_ms)
+        if str(tag).upper() != "SELECT":
+            return None
+        values: list[str] = await control.evaluate(
+            "e => Array.from(e.options).filter(o => !o.disabled && o.value.trim() !== '')"
+            ".map(o => o.value.trim())"
+        )
+        return tuple(values)
+
+    async def page_text(self) -> str:
+        """Everything the page shows as text (redacted), for checks on its wording."""
+        text: str = await self.page.locator("body").inner_text()
+        return self._redactor.text(" ".join(text.split()))
+
     async def get_quote(self, *, ttl_s: float | None = None) -> PageQuote:
         """Fill the quote form, run [web].steps, ask for a quote, wait for an enabled Accept."""
         provider = self.ctx.provider
         amount, network = self.variables["amount"], self.variables["network"]
-        await self._fill("amount", amount)
-        if "network" in self.ctx.web.selectors:
-            await self._fill("network", network)
-        if "address" in self.ctx.web.selectors:
-            await self._fill("address", self.variables["dest_address"])
-        await self.run_steps("steps", self.ctx.web.steps)
+        await self.fill_form()
         if ttl_s is not None:
             provider.short_ttl(ttl_s)
         known = {q.id for q in provider.quotes()}
@@ -544,10 +585,14 @@ class QuotePage:
 
     async def accept_state(self) -> str:
         """``enabled``, ``disabled`` (disabled or aria-disabled) or ``gone`` (absent, hidden)."""
-        accept = self.locator("accept")
-        if await accept.count() == 0:
+        return await self.control_state("accept")
+
+    async def control_state(self, name: str) -> str:
+        """The state of the ``[web.selectors]`` control ``name``: enabled, disabled or gone."""
+        control = self.locator(name)
+        if await control.count() == 0:
             return "gone"
-        first = accept.first
+        first = control.first
         if not await first.is_visible():
             return "gone"
         if await first.is_disabled() or await first.get_attribute("aria-disabled") == "true":

@@ -3,7 +3,8 @@
 Three sources, one scan: the declared pages crawled (HTML, inline and external scripts,
 source maps, manifests, service workers, fetched JSON), the page as a real browser loads
 it (every response body, so config fetched at run time is seen too), and the declared
-file globs (mobile config, built bundles). An incomplete collection is never read as clean.
+file globs (mobile config, built bundles). Archives (an APK, an IPA) are opened wherever they
+come from. An incomplete collection is never read as clean.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from conformance.checks.steps import CannotArrange
 from conformance.errors import ConformanceError
 from conformance.redact import Redactor
 from conformance.scan import Artefact, Canary, SecretFinding, SecretScanner, load_paths
-from conformance.scan.artefacts import Collected, with_derived
+from conformance.scan.archives import expanded
+from conformance.scan.artefacts import Collected
 from conformance.scan.crawl import crawl
 from conformance.scan.sarif import SarifWriter
 
@@ -80,7 +82,7 @@ async def browser_capture(ctx: WebContext) -> Collected:
         for r in responses
         if r.body
     )
-    return Collected(artefacts=with_derived(artefacts), notes=tuple(notes))
+    return expanded(artefacts, notes=notes)
 
 
 def _unique(artefacts: Iterable[Artefact]) -> tuple[Artefact, ...]:

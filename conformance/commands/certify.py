@@ -11,21 +11,26 @@ adds every secret of the run to ``redactor``, so the report and this terminal re
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from conformance import interrupt
 from conformance._util import parse_env_pairs
 from conformance.catalogue import QUESTIONS, SCENARIOS
+from conformance.commands import _certification as certification
+from conformance.commands.doctor import gate as preflight
+from conformance.commands.doctor import load as load_partner
 from conformance.errors import ConformanceError
 from conformance.redact import Redactor
-from conformance.report import REPORT_FILES, write_report
-from conformance.report.sarif import SarifWriter
+from conformance.report import OWNED_FILES, write_report
+from conformance.report.sarif import SarifWriter, scanner_logs
+from conformance.report.verdict import summary_lines
 from conformance.results import ScenarioResult, Status
-from conformance.runner import run_catalogue
+from conformance.runner import run_catalogue, stopped_run
 
 NAME = "certify"
 HELP = "Run the scenario catalogue against a partner and write the readiness report into DIR."
@@ -62,6 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true",
         help="also show pytest's own output (tracebacks of failing checks)",
+    )
+    certification.add_arguments(parser)
+    parser.add_argument(
+        "--no-preflight", action="store_true",
+        help="run the scenarios even if the happy path (`doctor`) does not work",
     )
 
 
@@ -145,25 +155,11 @@ class Progress:
 
 def clear_outputs(out_dir: Path) -> None:
     """Remove a previous run's report files (only ours), so nothing stale is reported."""
-    for name in REPORT_FILES:
+    for name in OWNED_FILES:
         try:
             (out_dir / name).unlink(missing_ok=True)
         except OSError as exc:
             raise ConformanceError(f"cannot replace {out_dir / name}: {exc.strerror}") from None
-
-
-def scanner_logs(out_dir: Path) -> list[dict[str, Any]]:
-    """The scanner's SARIF log, when the runner wrote it into the report directory."""
-    path = out_dir / SARIF_NAME
-    if not path.is_file():
-        return []
-    try:
-        log = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConformanceError(f"the scanner's {path} cannot be read: {exc}") from None
-    if not isinstance(log, dict) or not isinstance(log.get("runs"), list):
-        raise ConformanceError(f"the scanner's {path} is not a SARIF log (no runs)")
-    return [log]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -175,18 +171,39 @@ def run(args: argparse.Namespace) -> int:
     total = len([sid for sid in (only or [s.id for s in SCENARIOS]) if sid not in skip])
     redactor = Redactor()
     progress = Progress(total, redactor)
+    loaded = load_partner(manifest, args.partner_env)  # validated before anything is announced
+    signing = certification.prepare(args, manifest)
     who = str(manifest) if manifest else "the bundled reference partner"
     print(f"certifying {who}: {total} scenario(s); report into {out_dir}", flush=True)
     clear_outputs(out_dir)
+    started = datetime.now(UTC).replace(microsecond=0)
     try:
-        result = run_catalogue(
-            manifest=manifest, only=only, skip=skip, progress=progress, out_dir=out_dir,
-            redactor=redactor, partner_env=partner_env(args.partner_env),
-            verbose=args.verbose,
-        )
-        written = write_report(
-            result, out_dir, redactor=redactor, scanner_logs=scanner_logs(out_dir)
-        )
+        with interrupt.handle_signals():
+            try:
+                stopped = (
+                    None if args.no_preflight
+                    else preflight(loaded, redactor, only=only, skip=skip)
+                )
+                result = stopped or run_catalogue(
+                    manifest=manifest, only=only, skip=skip, progress=progress,
+                    out_dir=out_dir, redactor=redactor,
+                    partner_env=partner_env(args.partner_env), verbose=args.verbose,
+                    run_waived=signing.run_waived,
+                )
+            except KeyboardInterrupt:
+                # Cancelled outside the scenarios (preflight): nothing was decided.
+                name = interrupt.received_name() or "SIGINT"
+                print(f"\ninterrupted by {name}: writing the report", flush=True)
+                result = stopped_run(
+                    loaded, only=only, skip=skip, started_at=started,
+                    reason=f"run interrupted by {name} before this scenario ran",
+                    duration_s=(datetime.now(UTC) - started).total_seconds(),
+                    interrupted=name,
+                )
+            written = write_report(
+                result, out_dir, redactor=redactor, scanner_logs=scanner_logs(out_dir),
+                provenance=signing.provenance,
+            )
     except ConformanceError:
         raise
     except Exception as exc:
@@ -197,15 +214,9 @@ def run(args: argparse.Namespace) -> int:
             redactor.text(f"the harness failed: {type(exc).__name__}: {exc}")
         ) from None
     verdict = written.verdict
-    print(redactor.text(f"\nverdict: {verdict.decision.value.upper()} "
-                        f"(exit {verdict.exit_code}) for {result.partner_name}"))
-    for question in verdict.questions:
-        mark = "waived" if question.waiver else ("BLOCKS" if question.blocks else "ok")
-        print(f"  {question.id} {question.answer.value:<10} {mark:<6} {question.text}")
-    for reason in verdict.reasons:
-        if not reason.startswith("RQ"):
-            print(redactor.text(f"  blocks: {reason}"))
-    for warning in verdict.warnings:
-        print(redactor.text(f"  warning: {warning}"))
+    print()
+    for line in summary_lines(verdict, result.partner_name):
+        print(redactor.text(line))
     print(f"report: {out_dir / 'report.html'}  (verify: zeropools-conformance verify {out_dir})")
+    certification.sign(signing, out_dir)
     return verdict.exit_code

@@ -9,7 +9,7 @@ import re
 import sys
 from pathlib import Path
 
-from conformance.scan.artefacts import Artefact, ScanInputError, load_paths
+from conformance.scan.artefacts import Artefact, Kind, ScanInputError, load_paths
 from conformance.scan.crawl import CrawlLimits, crawl
 from conformance.scan.encodings import KEY_PREFIXES, Canary
 from conformance.scan.sarif import SarifWriter
@@ -24,8 +24,13 @@ the process list. --canary-env takes VAR or LABEL=VAR; a file holds LABEL=VALUE 
 (# comments allowed) or one JSON object {"label": "value"}. Findings name each canary
 by its label, never by its value.
 
+Archives (zip, APK, AAB, IPA, JAR, AAR) are opened, nested ones too, within bounds on
+depth, entries, bytes and compression ratio; binary plists and Android binary XML are
+decoded. A finding inside one is located as app.apk!/assets/config.json.
+
 Exit status: 0 nothing found, 1 a secret or provider key was found, 2 bad input or an
-incomplete scan (a limit was hit or a referenced artefact could not be fetched).
+incomplete scan (a limit was hit, an archive bound such as a zip bomb, or a referenced
+artefact could not be fetched).
 """
 EXIT_CLEAN = 0
 EXIT_FOUND = 1
@@ -38,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("targets", nargs="+", metavar="PATH|URL",
-                        help="http(s) pages to crawl, files, directories or globs (** allowed)")
+                        help="http(s) pages to crawl, files, directories or globs (** allowed); "
+                             "archives (APK, AAB, IPA, JAR, AAR, zip) are opened")
     parser.add_argument("--canary-env", action="append", default=[], metavar="[LABEL=]VAR",
                         help="read a canary secret from this environment variable (repeatable)")
     parser.add_argument("--canary-file", metavar="FILE",
@@ -143,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
     redact = scanner.redactor.text
     notes = [redact(n) for n in notes]
     incomplete = [redact(n) for n in incomplete]
-    size = sum(len(a.body) for a in artefacts)
+    # An opened archive is read through its entries, not counted twice.
+    size = sum(len(a.body) for a in artefacts if a.kind is not Kind.ARCHIVE)
     if args.sarif:
         writer = SarifWriter(args.sarif)
         writer.open()

@@ -1,4 +1,10 @@
-"""``zeropools-conformance sim``: the simulated provider as a standalone sandbox."""
+"""``zeropools-conformance sim``: the simulated provider as a standalone sandbox, and helpers.
+
+``sim [options]`` (or ``sim serve [options]``) serves until Ctrl-C. The helpers drive a
+running sandbox through its control API under ``/_sim/``, in the spirit of ``stripe trigger``:
+``sim trigger settled --trade ID``, ``sim replay``, ``sim forge KIND``, ``sim advance SECONDS``,
+``sim next-outcome STATUS`` (see :mod:`conformance.commands.sim_control`).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="firm quote lifetime in seconds (default 15, as documented)")
     parser.add_argument("--signature-scheme", choices=SIGNATURE_SCHEMES, default="0bit",
                         help="webhook signatures: 0bit (t=…,v1=…) or standard (Standard Webhooks)")
+    from conformance.commands import sim_control
+
+    sim_control.add_helpers(parser)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -44,7 +53,13 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
-    """Serve until Ctrl-C (or ``stop`` is set, for tests); trades settle on the first poll."""
+    """Serve until Ctrl-C (or ``stop`` is set, for tests); trades settle on the first poll.
+
+    With a helper (``sim trigger …``), run it against a running sandbox instead.
+    """
+    helper = getattr(args, "sim_helper", None)
+    if helper is not None:
+        return int(helper(args))
     _check(args)
     settings = SimulatorSettings(host=args.host, port=args.port,
                                  control_token=args.control_token,

@@ -43,6 +43,7 @@ DEAD_AFTER_TIMEOUTS = 3
 HEALTH_PROBE_S = 2.0
 
 _MISSING = object()
+MISSING_VALUE = _MISSING  # what resolve_pointer returns where nothing is
 DROPPED = 0  # the status code of an answer the partner never gave (connection dropped)
 
 

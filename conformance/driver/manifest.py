@@ -12,6 +12,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from conformance.results import Waiver
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "manifest.schema.json"
 
 REQUIRED_ACTIONS = ("create_quote", "accept", "get_order", "ledger")
-OPTIONAL_ACTIONS = ("balance", "alerts", "reconcile", "login")
+OPTIONAL_ACTIONS = ("balance", "alerts", "reconcile", "login", "support_packet")
 PLACEHOLDERS = frozenset(
     {"amount", "currency", "network", "dest_address", "pool_id", "side", "account", "order_ref"}
 )
@@ -181,6 +182,13 @@ class ArtefactsSpec:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LogsSpec:
+    """Log files the partner writes (globs relative to the manifest), for the log scenarios."""
+
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Manifest:
     """A validated partner manifest."""
 
@@ -201,6 +209,7 @@ class Manifest:
     adapter_path: Path | None = None
     web: WebSpec | None = None
     artefacts: ArtefactsSpec | None = None
+    logs: LogsSpec | None = None
     waivers: tuple[Waiver, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
 
@@ -300,17 +309,33 @@ def _describe(error: Any) -> list[tuple[str, str]]:
     return [(_pointer(where), str(error.message))]
 
 
+def format_problems(problems: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The problems deduplicated and sorted by field (a JSON pointer), then by message."""
+    return tuple(sorted(set(problems)))
+
+
 def _fail(problems: list[tuple[str, str]]) -> None:
-    if problems:
-        first_field = problems[0][0]
-        lines = "; ".join(f"{f}: {m}" for f, m in problems)
-        error = ManifestError(f"invalid manifest: {lines}")
-        error.field = first_field
-        raise error
+    raise_problems(problems)
+
+
+def raise_problems(problems: Iterable[tuple[str, str]]) -> None:
+    """Raise one ManifestError listing every problem once, one per line, sorted by field."""
+    unique = format_problems(problems)
+    if not unique:
+        return
+    if len(unique) == 1:
+        message = f"invalid manifest: {unique[0][0]}: {unique[0][1]}"
+    else:
+        lines = "\n".join(f"  {f}: {m}" for f, m in unique)
+        message = f"invalid manifest ({len(unique)} problems):\n{lines}"
+    error = ManifestError(message)
+    error.field = unique[0][0]
+    raise error
 
 
 def manifest_from_data(data: Mapping[str, Any], *, path: Path) -> Manifest:
     """Validate a parsed manifest and build the records; relative paths resolve from ``path``."""
+    data = _waiver_dates_as_text(data)
     _fail(validation_errors(data))
     _fail(_semantic_errors(data))
     base = path.parent
@@ -389,8 +414,15 @@ def manifest_from_data(data: Mapping[str, Any], *, path: Path) -> Manifest:
         )
         if artefacts
         else None,
+        logs=LogsSpec(files=tuple(data["logs"].get("files", ()))) if "logs" in data else None,
         waivers=tuple(
-            Waiver(target=w["target"], reason=w["reason"]) for w in data.get("waivers", ())
+            Waiver(
+                target=w["target"],
+                reason=w["reason"],
+                owner=w.get("owner"),
+                expires=date.fromisoformat(w["expires"]) if "expires" in w else None,
+            )
+            for w in data.get("waivers", ())
         ),
         raw=data,
     )
@@ -560,4 +592,24 @@ def _semantic_errors(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         target = waiver["target"]
         if target not in QUESTIONS_BY_ID and target not in SCENARIOS_BY_ID:
             problems.append((f"/waivers/{i}/target", f"unknown question or scenario id {target!r}"))
+        if "expires" in waiver:
+            try:
+                date.fromisoformat(waiver["expires"])
+            except ValueError:
+                problems.append((f"/waivers/{i}/expires", f"not a date: {waiver['expires']!r}"))
     return problems
+
+
+def _waiver_dates_as_text(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """TOML and YAML read ``expires = 2026-12-31`` as a date; the schema checks the text form."""
+    waivers = data.get("waivers")
+    if not isinstance(waivers, list):
+        return data
+    fixed = [
+        {**w, "expires": w["expires"].isoformat()}
+        if isinstance(w, dict) and isinstance(w.get("expires"), date)
+        and not isinstance(w.get("expires"), datetime)
+        else w
+        for w in waivers
+    ]
+    return {**data, "waivers": fixed}

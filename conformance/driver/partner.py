@@ -16,12 +16,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import httpx
 
 from conformance.driver.manifest import Manifest
 from conformance.errors import ManifestError, PartnerUnreachable
+from conformance.interrupt import register_group, unregister_group
 from conformance.redact import Redactor
 
 LOG_LINES = 2000
@@ -36,6 +38,40 @@ class ProviderAccess:
     publishable_key: str
     webhook_secret: str
     signature_scheme: str = "0bit"
+
+
+def provision(
+    simulator: Any, manifest: Manifest, process: PartnerProcess
+) -> tuple[str, ProviderAccess]:
+    """Provision the manifest's partner at the simulator: its id and what it is given.
+
+    Fresh keys per run, unless a partner already running (``partner.url``) names the harness
+    env vars holding the keys it was configured with (``credentials_env``).
+    """
+    from conformance.simulator import PartnerSpec
+
+    spec = PartnerSpec(
+        name=manifest.name,
+        webhook_url=process.webhook_url,
+        signature_scheme=manifest.provider.signature_scheme,
+    )
+    if manifest.credentials_env is not None:
+        names = manifest.credentials_env
+        spec = replace(
+            spec,
+            secret_key=os.environ.get(names.secret_key) or None,
+            webhook_secret=os.environ.get(names.webhook_secret) or None,
+            publishable_key=os.environ.get(names.publishable_key or "") or None,
+        )
+    creds = simulator.control.provision_partner(spec)
+    access = ProviderAccess(
+        api_url=simulator.api_url,
+        secret_key=creds.secret_key,
+        publishable_key=creds.publishable_key,
+        webhook_secret=creds.webhook_secret,
+        signature_scheme=manifest.provider.signature_scheme,
+    )
+    return str(creds.partner_id), access
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -124,6 +160,7 @@ class PartnerProcess:
             raise PartnerUnreachable(
                 f"cannot start the partner command {self.command()[0]!r}: {exc.strerror or exc}"
             ) from None
+        register_group(self._proc.pid)  # its own session: the group id is its pid
         for stream, name in ((self._proc.stdout, "stdout"), (self._proc.stderr, "stderr")):
             reader = threading.Thread(
                 target=self._pump, args=(stream, name), name=f"partner-{name}", daemon=True
@@ -132,7 +169,7 @@ class PartnerProcess:
             self._readers.append(reader)
         try:
             self.wait_healthy(timeout_s=start.startup_timeout_s)
-        except PartnerUnreachable:
+        except BaseException:  # unreachable, or the run was interrupted while it started
             self.stop()
             raise
 
@@ -181,7 +218,10 @@ class PartnerProcess:
     def stop(self) -> None:
         """Stop cleanly: SIGTERM to its process group, then SIGKILL after the bound."""
         proc = self._proc
-        if proc is None or proc.poll() is not None:
+        if proc is None:
+            return
+        if proc.poll() is not None:
+            self._reap_group(proc.pid)
             self._join()
             return
         timeout = self.manifest.start.shutdown_timeout_s if self.manifest.start else 5.0
@@ -197,7 +237,17 @@ class PartnerProcess:
             except ProcessLookupError:
                 pass
             proc.wait(timeout=5)
+        self._reap_group(proc.pid)
         self._join()
+
+    @staticmethod
+    def _reap_group(pgid: int) -> None:
+        """Whatever the partner forked into its group goes with it (no orphan keeps a port)."""
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        unregister_group(pgid)
 
     def kill(self) -> None:
         """Kill the partner abruptly (tests of the crash-mid-run path)."""
@@ -227,6 +277,20 @@ class PartnerProcess:
         count = max(0, self._lines - mark)
         lines = list(self._log)[-count:] if count else []
         return self.redactor.text("\n".join(lines))
+
+    def unredacted_since(self, mark: int) -> tuple[str, ...]:
+        """The raw lines written after ``mark``, NOT redacted.
+
+        Only for the harness's own secret search in the partner's logs (``logs.no_secrets``):
+        what it returns must never be recorded, printed or written anywhere.
+        """
+        count = max(0, self._lines - mark)
+        return tuple(list(self._log)[-count:]) if count else ()
+
+    @property
+    def captures_log(self) -> bool:
+        """Whether the harness started the partner and so captures its stdout and stderr."""
+        return self.manifest.start is not None
 
     def log_tail(self, lines: int) -> str:
         return self.redactor.text("\n".join(list(self._log)[-lines:]))

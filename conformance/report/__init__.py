@@ -18,12 +18,17 @@ from conformance.report.html import HtmlWriter
 from conformance.report.json import JsonWriter
 from conformance.report.junit import JunitWriter
 from conformance.report.markdown import MarkdownWriter
+from conformance.report.provenance import PARTNER_MANIFEST_FILES, Provenance, copy_manifest
 from conformance.report.sarif import SarifWriter
 from conformance.report.verdict import Decision, QuestionVerdict, Verdict, decide
 from conformance.results import RunResult
 
 REPORT_FILES = ("report.json", "report.html", "junit.xml", "summary.md", "secrets.sarif",
                 MANIFEST_NAME)
+# Also ours, written only by some runs (a manifest copy, a signature, a package's extras):
+# certify removes them all before a run so nothing stale is left beside a new report.
+OWNED_FILES = (*REPORT_FILES, *PARTNER_MANIFEST_FILES, "statement.json", "statement.sig",
+               "README.txt", "BLOCKED")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,12 +55,21 @@ def write_report(
     *,
     redactor: Redactor | None = None,
     scanner_logs: Sequence[Mapping[str, Any]] = (),
+    provenance: Provenance | None = None,
 ) -> Written:
-    """Decide, write every report file into ``out_dir``, then hash them all."""
+    """Decide, write every report file into ``out_dir``, then hash them all.
+
+    With ``provenance`` the manifest used is copied in (``partner-manifest.toml``) and the
+    partner's build, the manifest's digest and the rerun commands are recorded.
+    """
     redactor = redactor or Redactor()
     _prepare(out_dir)
     verdict = decide(run)
-    document = build_document(run, verdict, out_dir=out_dir, redactor=redactor)
+    manifest = copy_manifest(provenance, out_dir)
+    document = build_document(
+        run, verdict, out_dir=out_dir, redactor=redactor, provenance=provenance,
+        partner_manifest=manifest,
+    )
     files = [
         JsonWriter().write(document, out_dir, redactor),
         HtmlWriter().write(document, out_dir, redactor),
@@ -89,8 +103,10 @@ def rerender(out_dir: Path, *, redactor: Redactor | None = None) -> tuple[tuple[
 
 
 __all__ = [
+    "OWNED_FILES",
     "REPORT_FILES",
     "Decision",
+    "Provenance",
     "QuestionVerdict",
     "ReportError",
     "Verdict",

@@ -23,6 +23,7 @@ from conformance.catalogue import SCENARIOS, SCENARIOS_BY_ID, SeedClause
 from conformance.errors import ConformanceError
 from conformance.evidence import Screenshot
 from conformance.redact import Redactor
+from conformance.report.provenance import Provenance, api_version, randomness, rerun_command
 from conformance.report.verdict import RULES, QuestionVerdict, Verdict
 from conformance.results import RunResult, ScenarioResult, Status
 
@@ -102,11 +103,14 @@ def _fix_for(result: ScenarioResult) -> str:
     return "See the evidence below."
 
 
-def _scenario_entry(result: ScenarioResult, verdict: Verdict, out_dir: Path) -> dict[str, Any]:
+def _scenario_entry(
+    result: ScenarioResult, verdict: Verdict, out_dir: Path, provenance: Provenance | None
+) -> dict[str, Any]:
     spec = SCENARIOS_BY_ID.get(result.scenario_id)
     judged = verdict.scenario(result.scenario_id)
     status = judged.status if judged is not None else result.status
     evidence = result.evidence
+    rerun = rerun_command(provenance, result.scenario_id)
     return {
         "id": result.scenario_id,
         "title": spec.title if spec else result.scenario_id,
@@ -123,6 +127,7 @@ def _scenario_entry(result: ScenarioResult, verdict: Verdict, out_dir: Path) -> 
         "duration_s": round(float(result.duration_s), 3),
         "passes_when": spec.passes_when if spec else "",
         "clause": clause_dict(spec.clause) if spec else None,
+        "rerun": rerun,
         "findings": [
             {
                 "severity": f.severity.value,
@@ -130,6 +135,7 @@ def _scenario_entry(result: ScenarioResult, verdict: Verdict, out_dir: Path) -> 
                 "fix": f.fix,
                 "clause": clause_dict(f.clause),
                 "ids": {kind: value for kind, value in f.ids},
+                "rerun": rerun,
             }
             for f in result.findings
         ],
@@ -197,6 +203,7 @@ def _fixes(
             "reason": _problem(result) or entry["reason"] or f"{entry['id']} {entry['status']}",
             "fix": _fix_for(result),
             "clause": entry["clause"],
+            "rerun": entry["rerun"],
         })
     for q in verdict.questions:
         if q.blocks and q.answer.value == "unanswered":
@@ -213,6 +220,7 @@ def _fixes(
                     f"{q.id} in the manifest with a written reason."
                 ),
                 "clause": None,
+                "rerun": None,
             })
     for error in verdict.harness_errors:
         fixes.append({
@@ -220,28 +228,40 @@ def _fixes(
             "blocks": True, "reason": error,
             "fix": "The harness could not finish the run; fix the cause and run again.",
             "clause": None,
+            "rerun": None,
         })
     fixes.sort(key=lambda f: not f["blocks"])
     return fixes
 
 
 def build_document(
-    run: RunResult, verdict: Verdict, *, out_dir: Path, redactor: Redactor
+    run: RunResult,
+    verdict: Verdict,
+    *,
+    out_dir: Path,
+    redactor: Redactor,
+    provenance: Provenance | None = None,
+    partner_manifest: Mapping[str, Any] | None = None,
 ) -> Document:
     """The redacted report document; screenshots outside ``out_dir`` are copied in."""
     ordered = sorted(run.scenarios, key=lambda r: _ORDER.get(r.scenario_id, len(_ORDER)))
-    pairs = [(_scenario_entry(r, verdict, out_dir), r) for r in ordered]
+    pairs = [(_scenario_entry(r, verdict, out_dir, provenance), r) for r in ordered]
     counts = {status.value: 0 for status in Status}
     for entry, _ in pairs:
         counts[entry["status"]] += 1
-    waivers = [
-        {
+    judged = {index: v for index, v in enumerate(verdict.waivers) if v.waiver == run.waivers[index]}
+    waivers = []
+    for index, w in enumerate(run.waivers):
+        state = judged.get(index)
+        waivers.append({
             "target": w.target,
             "reason": w.reason,
             "kind": "question" if w.target.startswith("RQ") else "scenario",
-        }
-        for w in run.waivers
-    ]
+            "owner": w.owner,
+            "expires": w.expires.isoformat() if w.expires else None,
+            "state": state.state.value if state else "in_force",
+            "observed": state.observed if state else None,
+        })
     document: Document = {
         "report_format": REPORT_FORMAT,
         "verdict": verdict.decision.value,
@@ -249,11 +269,18 @@ def build_document(
         "partner_name": run.partner_name,
         "harness_version": run.harness_version,
         "catalogue_version": run.catalogue_version,
+        "api_version": api_version(),
+        "partner_build": provenance.partner_build if provenance else None,
+        "partner_manifest": dict(partner_manifest) if partner_manifest else None,
+        "randomness": randomness(),
         "run": {
             "started_at": run.started_at,
             "finished_at": run.finished_at,
             "duration_s": round(float(run.duration_s), 3),
+            "partial": run.partial,
+            "interrupted": run.interrupted or None,
         },
+        "partner_startup_log": run.partner_log,
         "verdict_reasons": list(verdict.reasons),
         "warnings": list(verdict.warnings),
         "harness_errors": list(run.harness_errors),

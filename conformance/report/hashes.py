@@ -10,6 +10,9 @@ from pathlib import Path
 from conformance.errors import ConformanceError
 
 MANIFEST_NAME = "manifest.sha256"
+# Written after the manifest, so not in it: the signed statement over it (signing.py) and a
+# package's reviewer files (package.py). conformance.report.check verifies them.
+SIDE_FILES = ("statement.json", "statement.sig", "README.txt", "BLOCKED")
 
 _LINE = re.compile(r"^(?P<digest>[0-9a-fA-F]{64}) [ *](?P<path>.+)$")
 
@@ -41,10 +44,11 @@ def sha256_file(path: Path) -> str:
 
 
 def report_files(out_dir: Path) -> list[str]:
-    """Every file in the directory but the manifest, as sorted POSIX relative paths."""
+    """Every file in the directory but the manifest and the side files, sorted POSIX paths."""
     files = []
+    skip = {MANIFEST_NAME, *SIDE_FILES}
     for path in out_dir.rglob("*"):
-        if path.is_file() and path.relative_to(out_dir).as_posix() != MANIFEST_NAME:
+        if path.is_file() and path.relative_to(out_dir).as_posix() not in skip:
             files.append(path.relative_to(out_dir).as_posix())
     return sorted(files)
 

@@ -193,6 +193,10 @@ class HtmlWriter:
         if doc["exit_code"] == 2:
             decision = "BLOCKED — the harness could not decide"
         run = doc["run"]
+        if run.get("interrupted"):
+            decision = f"BLOCKED — run interrupted by {run['interrupted']}, not a certification"
+        elif run.get("partial") and doc["exit_code"] != 2:
+            decision = "BLOCKED — partial run, not a certification"
         reasons = "".join(f"<li>{e(r)}</li>" for r in doc["verdict_reasons"][:8])
         more = len(doc["verdict_reasons"]) - 8
         if more > 0:
@@ -217,9 +221,23 @@ class HtmlWriter:
             f'<div class="decision">{e(decision)}</div>'
             f'<div class="meta">Run {e(run["started_at"])} → {e(run["finished_at"])}'
             f' ({run["duration_s"]:.1f} s) · harness {e(doc["harness_version"])}'
-            f' · catalogue {e(doc["catalogue_version"])} · exit code {doc["exit_code"]}</div>'
+            f' · catalogue {e(doc["catalogue_version"])} · exit code {doc["exit_code"]}'
+            f"{self._provenance(doc, e)}</div>"
             f"{why}</header>"
         )
+
+    def _provenance(self, doc: Document, e: _Html) -> str:
+        """Partner build, API version and manifest digest (reports before 0.2 lack them)."""
+        parts = []
+        if doc.get("api_version"):
+            parts.append(f"0Pools API {e(doc['api_version'])}")
+        if doc.get("partner_build"):
+            parts.append(f"partner build <code>{e(doc['partner_build'])}</code>")
+        manifest = doc.get("partner_manifest")
+        if manifest:
+            parts.append(f"manifest <code>{e(manifest['file'])}</code> sha256 "
+                         f"<code>{e(manifest['sha256'][:16])}…</code>")
+        return "".join(f"<br>{p}" if i == 0 else f" · {p}" for i, p in enumerate(parts))
 
     def _questions(self, doc: Document, e: _Html, status_of: dict[str, str]) -> str:
         rows = []
@@ -282,7 +300,8 @@ class HtmlWriter:
                 f'<li class="{e(css)}"><div class="fixhead">{link} {e(fix["title"])}'
                 f'<span class="kind">{kind}{question}{extra}</span></div>'
                 f"<div>{e(fix['reason'])}</div>"
-                f'<div class="fix"><b>Fix:</b> {e(fix["fix"])}</div>{cite}</li>'
+                f'<div class="fix"><b>Fix:</b> {e(fix["fix"])}</div>{cite}'
+                f"{self._rerun(fix.get('rerun'), e)}</li>"
             )
         return (
             f'<section id="fix"><h2>What to fix ({len(fixes)}; {blocking} block launch)</h2>'
@@ -321,7 +340,10 @@ class HtmlWriter:
             )
             body.append(f'<div class="reason {e(status)}">{e(s["reason"])}{fix}</div>')
         if s["waiver"]:
-            body.append(f'<div class="reason">Waived: {e(s["waiver"])}</div>')
+            seen = s.get("reported_status")
+            observed = (f" (observed: {e(seen)})" if seen and seen != "waived" else
+                        " (not run)")
+            body.append(f'<div class="reason">Waived: {e(s["waiver"])}{observed}</div>')
         if s["skip_kind"]:
             body.append(f'<p class="muted">Skipped: {e(s["skip_kind"].replace("_", " "))}</p>')
         facts = []
@@ -332,6 +354,8 @@ class HtmlWriter:
                 f'<b>Seed clause:</b> <a href="{e(s["clause"]["url"])}">'
                 f'{e(s["clause"]["cite"])}</a>'
             )
+        if s.get("rerun"):
+            facts.append(f"<b>Rerun just this:</b> <code>{e(s['rerun'])}</code>")
         if facts:
             body.append("<p>" + "<br>".join(facts) + "</p>")
         ev = s["evidence"]
@@ -449,24 +473,39 @@ class HtmlWriter:
     def _waivers(self, doc: Document, e: _Html) -> str:
         if not doc["waivers"]:
             return ""
+        states = {"in_force": "in force", "stale": "stale: no longer needed",
+                  "expired": "expired: ignored", "not_honoured": "not honoured"}
         rows = "".join(
             f"<tr><td><code>{e(w['target'])}</code></td><td>{e(w['kind'])}</td>"
-            f"<td>{e(w['reason'] or '(no written reason: not honoured)')}</td></tr>"
+            f"<td>{e(w['reason'] or '(no written reason: not honoured)')}</td>"
+            f"<td>{e(w.get('owner') or '—')}</td><td>{e(w.get('expires') or 'never')}</td>"
+            f"<td>{e(states.get(w.get('state', 'in_force'), w.get('state')))}"
+            f"{' · observed ' + e(w['observed']) if w.get('observed') else ''}</td></tr>"
             for w in doc["waivers"]
         )
         return (
             '<section id="waivers"><h2>Waivers</h2><table><thead><tr><th>Target</th>'
-            f"<th>Kind</th><th>Written reason</th></tr></thead><tbody>{rows}</tbody>"
-            "</table></section>"
+            "<th>Kind</th><th>Written reason</th><th>Owner</th><th>Expires</th><th>State</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table></section>"
         )
+
+    def _rerun(self, command: str | None, e: _Html) -> str:
+        if not command:
+            return ""
+        return f'<div class="clause">Rerun just this: <code>{e(command)}</code></div>'
 
     def _footer(self, doc: Document, e: _Html) -> str:
         rules = "".join(f"<li>{e(r)}</li>" for r in doc["rules"])
         errors = "".join(f"<li>{e(x)}</li>" for x in doc["harness_errors"])
         harness = f"<h2>Harness errors</h2><ul>{errors}</ul>" if errors else ""
+        startup = doc.get("partner_startup_log") or ""
+        if startup:
+            log = startup if len(startup) <= MAX_LOG else "…" + startup[-MAX_LOG:]
+            harness += f"<h2>Partner start-up log</h2><pre>{e(log)}</pre>"
         return (
             f'<footer id="rules">{harness}<h2>How the verdict is decided</h2><ol>{rules}</ol>'
             "<p>Secrets of the run are redacted by value in every file. Check that no file "
             "of this report changed with <code>zeropools-conformance verify DIR</code> "
-            "(or <code>sha256sum -c manifest.sha256</code>).</p></footer>"
+            "(or <code>sha256sum -c manifest.sha256</code>); a signed report with "
+            "<code>zeropools-conformance verify DIR --public-key KEY.pem</code>.</p></footer>"
         )

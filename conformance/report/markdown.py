@@ -42,6 +42,11 @@ class MarkdownWriter:
             *(["", "**The harness could not decide:** every scenario that ran ended in "
                "error (see the reasons below); fix the cause and run again."]
               if document["exit_code"] == 2 else []),
+            *(["", f"**Run interrupted by {run['interrupted']} — not a certification.**"]
+              if run.get("interrupted") else []),
+            *(["", "**Partial run — not a certification:** only part of the catalogue was "
+               "selected; the unanswered questions are listed below."]
+              if run.get("partial") else []),
             "",
             f"harness {document['harness_version']} · catalogue {document['catalogue_version']}"
             f" · {run['started_at']} · {run['duration_s']:.1f} s · exit {document['exit_code']}",
@@ -56,9 +61,10 @@ class MarkdownWriter:
             lines += ["", f"### What to fix ({len(fixes)})", ""]
             for number, fix in enumerate(fixes[:MAX_FIXES], start=1):
                 tag = "" if fix["blocks"] else " _(does not block)_"
+                rerun = f" — rerun: `{fix['rerun']}`" if fix.get("rerun") else ""
                 lines.append(
                     f"{number}. `{fix['target']}`{tag}: {_cell(fix['reason'])}"
-                    f" — fix: {_cell(fix['fix'])}"
+                    f" — fix: {_cell(fix['fix'])}{rerun}"
                 )
             if len(fixes) > MAX_FIXES:
                 lines.append(f"\n…and {len(fixes) - MAX_FIXES} more in report.html.")
@@ -69,7 +75,8 @@ class MarkdownWriter:
             "",
             f"Scenarios: {counts['pass']} pass · {counts['fail']} fail · {counts['error']} error"
             f" · {counts['skipped']} skipped · {counts['waived']} waived."
-            " Evidence: `report.html`; integrity: `zeropools-conformance verify DIR`.",
+            " Evidence: `report.html`; integrity: `zeropools-conformance verify DIR`"
+            " (signed: `--public-key KEY.pem`).",
         ]
         return redactor.text("\n".join(lines) + "\n")
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from conformance.errors import ConformanceError
 from conformance.redact import Redactor
 from conformance.report.document import Document
 
@@ -114,3 +115,17 @@ class SarifWriter:
         target = out_dir / self.filename
         target.write_text(self.render(document, redactor), encoding="utf-8")
         return target
+
+
+def scanner_logs(out_dir: Path) -> list[dict[str, Any]]:
+    """The scanner's SARIF log, when the runner wrote it into the report directory."""
+    path = out_dir / SarifWriter.filename
+    if not path.is_file():
+        return []
+    try:
+        log = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConformanceError(f"the scanner's {path} cannot be read: {exc}") from None
+    if not isinstance(log, dict) or not isinstance(log.get("runs"), list):
+        raise ConformanceError(f"the scanner's {path} is not a SARIF log (no runs)")
+    return [log]

@@ -13,23 +13,28 @@ How the verdict is decided (the same text is printed in the HTML report's footer
    (waiver target ``RQn``) is shown with its answer and its written reason and does
    not block. A waiver without a written reason is not honoured.
 5. The run is **ready** only if every question has its non-blocking answer or is
-   waived, AND no scenario outside the questions (guards.*, robustness.*) failed or
-   errored unless waived, AND the harness reported no errors. ops.* scenarios are
-   advisory: shown as warnings, they never block. Anything else is **blocked**.
+   waived, AND no non-advisory scenario outside the questions (guards.*, robustness.*,
+   logs.no_secrets) failed or errored unless waived, AND the harness reported no errors,
+   AND the run was whole: a partial run (part of the catalogue selected: ``--only``,
+   ``--skip``, ``-k``) or an interrupted one (SIGTERM, SIGINT) is never a certification.
+   Advisory scenarios (ops.stuck_reserved_alert, screens.*) are shown as warnings and
+   never block. Anything else is **blocked**.
 6. Exit codes: 0 ready, 1 blocked; 2 when the harness could not run: nothing was
    decided (no scenario passed or failed) because every scenario that ran ended in
-   ``error`` or the harness itself failed (e.g. the partner never came up). The verdict
-   is still ``blocked`` and the report is still written.
+   ``error`` or the harness itself failed (e.g. the partner never came up); 130 / 143
+   when the run was interrupted by SIGINT / SIGTERM. The verdict is still ``blocked`` and
+   the report is still written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 from conformance.catalogue import QUESTIONS, SCENARIOS_BY_ID, Answer, Question, scenarios_for
-from conformance.results import RunResult, ScenarioResult, SkipKind, Status
+from conformance.results import RunResult, ScenarioResult, SkipKind, Status, Waiver
 
 RULES: tuple[str, ...] = (
     "A question's scenarios are the catalogue rows that answer it.",
@@ -38,18 +43,25 @@ RULES: tuple[str, ...] = (
     "RQ5-RQ6 (no blocks): NO if any of its scenarios failed; else UNANSWERED on the "
     "same conditions; else YES.",
     "A waived scenario counts as not executed but does not block; a waived question is "
-    "shown with its written reason and does not block. A waiver needs a written reason.",
+    "shown with its written reason and does not block. A waiver needs a written reason; "
+    "one past its expiry date (on the run's start date) is ignored and reported; one whose "
+    "scenario passes, or whose question has its good answer anyway, is reported as stale.",
     "READY only if every question has its non-blocking answer (or is waived), no "
-    "guards.* or robustness.* scenario failed or errored (unless waived), and the "
-    "harness reported no errors. ops.* scenarios are advisory warnings and never block.",
+    "non-advisory scenario outside the questions (guards.*, robustness.*, "
+    "logs.no_secrets) failed or errored (unless waived), the harness reported no errors, "
+    "and the run was whole: a partial or interrupted run is never a certification. "
+    "Advisory scenarios (ops.stuck_reserved_alert, screens.*) are warnings and never block.",
     "Anything else is BLOCKED: when the harness cannot decide, it fails closed.",
     "Exit codes: 0 ready, 1 blocked, 2 the harness could not run (nothing was decided: "
-    "every scenario that ran ended in error, e.g. the partner never came up).",
+    "every scenario that ran ended in error, e.g. the partner never came up), 130 / 143 "
+    "the run was interrupted by SIGINT / SIGTERM.",
 )
 
 EXIT_READY = 0
 EXIT_BLOCKED = 1
 EXIT_HARNESS = 2
+# An interrupted run exits as a shell reports a death by that signal (128 + n).
+EXIT_INTERRUPTED = {"SIGINT": 130, "SIGTERM": 143}
 
 
 class Decision(StrEnum):
@@ -57,6 +69,24 @@ class Decision(StrEnum):
 
     READY = "ready"
     BLOCKED = "blocked"
+
+
+class WaiverState(StrEnum):
+    """What became of a manifest waiver in this run."""
+
+    IN_FORCE = "in_force"  # honoured: what it waives does not block
+    STALE = "stale"  # honoured, but no longer needed: the scenario passes / the answer is good
+    EXPIRED = "expired"  # past its ``expires`` date: ignored, the target is judged
+    NOT_HONOURED = "not_honoured"  # no written reason or unknown target: ignored
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WaiverVerdict:
+    """A manifest waiver as the run treated it, with what its scenario actually did."""
+
+    waiver: Waiver
+    state: WaiverState
+    observed: str | None = None  # the waived scenario's own status, when it ran
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +132,9 @@ class Verdict:
     warnings: tuple[str, ...]
     harness_errors: tuple[str, ...]
     undecided: bool = False
+    waivers: tuple[WaiverVerdict, ...] = ()
+    interrupted: str = ""  # the signal that cancelled the run
+    partial: bool = False  # part of the catalogue was selected
 
     @property
     def ready(self) -> bool:
@@ -111,26 +144,80 @@ class Verdict:
     def exit_code(self) -> int:
         if self.ready:
             return EXIT_READY
+        if self.interrupted:
+            return EXIT_INTERRUPTED.get(self.interrupted, EXIT_INTERRUPTED["SIGINT"])
         return EXIT_HARNESS if self.undecided else EXIT_BLOCKED
 
     def scenario(self, scenario_id: str) -> ScenarioVerdict | None:
         return next((s for s in self.scenarios if s.scenario_id == scenario_id), None)
 
 
-def _waiver_map(run: RunResult) -> tuple[dict[str, str], list[str]]:
-    """Honoured waivers by target, and warnings about the ones that are not."""
+def run_date(run: RunResult) -> date | None:
+    """The (UTC) day the run started: the day waiver expiry is judged on."""
+    try:
+        return date.fromisoformat(run.started_at[:10])
+    except ValueError:
+        return None
+
+
+def _owner(waiver: Waiver) -> str:
+    return f" (owner {waiver.owner})" if waiver.owner else ""
+
+
+def _waiver_map(run: RunResult) -> tuple[dict[str, str], list[str], dict[int, WaiverState]]:
+    """Honoured waivers by target, warnings about the ones that are not, and each one's state."""
     honoured: dict[str, str] = {}
     warnings: list[str] = []
+    states: dict[int, WaiverState] = {}
     question_ids = {q.id for q in QUESTIONS}
-    for waiver in run.waivers:
+    today = run_date(run)
+    for index, waiver in enumerate(run.waivers):
         reason = waiver.reason.strip()
+        states[index] = WaiverState.NOT_HONOURED
         if waiver.target not in question_ids and waiver.target not in SCENARIOS_BY_ID:
             warnings.append(f"waiver for unknown target {waiver.target!r} ignored")
         elif not reason:
             warnings.append(f"waiver for {waiver.target} has no written reason: not honoured")
+        elif today is not None and not waiver.in_force(today):
+            states[index] = WaiverState.EXPIRED
+            warnings.append(
+                f"waiver for {waiver.target}{_owner(waiver)} expired on {waiver.expires}: "
+                f"ignored, {waiver.target} is judged as if it were not waived"
+            )
         else:
+            states[index] = WaiverState.IN_FORCE
             honoured[waiver.target] = reason
-    return honoured, warnings
+    return honoured, warnings, states
+
+
+def _judge_waivers(
+    run: RunResult, states: dict[int, WaiverState], questions: tuple[QuestionVerdict, ...],
+    warnings: list[str],
+) -> tuple[WaiverVerdict, ...]:
+    """Mark honoured waivers stale when what they waive is fine without them."""
+    observed = {r.scenario_id: r.status for r in run.scenarios}
+    answers = {q.id: q for q in questions}
+    judged: list[WaiverVerdict] = []
+    for index, waiver in enumerate(run.waivers):
+        state = states[index]
+        seen = observed.get(waiver.target)
+        shown = seen.value if seen is not None and seen is not Status.WAIVED else None
+        if state is WaiverState.IN_FORCE:
+            question = answers.get(waiver.target)
+            if seen is Status.PASS:
+                state = WaiverState.STALE
+                warnings.append(
+                    f"waiver for {waiver.target}{_owner(waiver)} is stale: the scenario now "
+                    "passes; remove the waiver"
+                )
+            elif question is not None and question.answer is question.good_answer:
+                state = WaiverState.STALE
+                warnings.append(
+                    f"waiver for {waiver.target}{_owner(waiver)} is stale: {waiver.target} is "
+                    f"answered {question.answer.value} without it; remove the waiver"
+                )
+        judged.append(WaiverVerdict(waiver=waiver, state=state, observed=shown))
+    return tuple(judged)
 
 
 def _effective(result: ScenarioResult, waivers: dict[str, str]) -> tuple[Status, str | None]:
@@ -205,11 +292,29 @@ def _question_reason(q: QuestionVerdict) -> str:
     return f"{q.id} answered {q.answer.value} ({ids}): {q.text}"
 
 
+def summary_lines(verdict: Verdict, partner_name: str) -> list[str]:
+    """The verdict for a terminal (certify and the pytest route print the same lines)."""
+    lines = [
+        f"verdict: {verdict.decision.value.upper()} (exit {verdict.exit_code}) for {partner_name}"
+    ]
+    if verdict.partial:
+        lines.append("  PARTIAL RUN — not a certification")
+    if verdict.interrupted:
+        lines.append(f"  INTERRUPTED by {verdict.interrupted} — not a certification")
+    for question in verdict.questions:
+        mark = "waived" if question.waiver else ("BLOCKS" if question.blocks else "ok")
+        lines.append(f"  {question.id} {question.answer.value:<10} {mark:<6} {question.text}")
+    lines.extend(f"  blocks: {r}" for r in verdict.reasons if not r.startswith("RQ"))
+    lines.extend(f"  warning: {w}" for w in verdict.warnings)
+    return lines
+
+
 def decide(run: RunResult) -> Verdict:
     """Apply the rules of this module's docstring to a run."""
-    waivers, warnings = _waiver_map(run)
+    waivers, warnings, states = _waiver_map(run)
     results = list(run.scenarios)
     questions = tuple(_answer_question(q, results, waivers) for q in QUESTIONS)
+    waiver_verdicts = _judge_waivers(run, states, questions, warnings)
     waived_questions = {q.id for q in questions if q.waiver is not None}
 
     reasons = [_question_reason(q) for q in questions if q.blocks]
@@ -242,6 +347,17 @@ def decide(run: RunResult) -> Verdict:
             )
         )
     reasons.extend(f"harness error: {err}" for err in run.harness_errors)
+    if run.partial:
+        chosen = sum(1 for r in results if r.skip_kind is not SkipKind.DESELECTED)
+        reasons.append(
+            f"partial run — not a certification: {chosen} of {len(results)} catalogue "
+            "scenarios were selected"
+        )
+    if run.interrupted:
+        reasons.append(
+            f"run interrupted by {run.interrupted} — not a certification: the scenarios that "
+            "had not finished are errors"
+        )
     blocked = bool(reasons)
     decided = any(r.status in (Status.PASS, Status.FAIL) for r in results)
     errored = any(r.status is Status.ERROR for r in results) or bool(run.harness_errors)
@@ -253,4 +369,7 @@ def decide(run: RunResult) -> Verdict:
         warnings=tuple(warnings),
         harness_errors=tuple(run.harness_errors),
         undecided=blocked and errored and not decided,
+        interrupted=run.interrupted,
+        partial=run.partial,
+        waivers=waiver_verdicts,
     )

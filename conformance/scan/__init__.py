@@ -1,7 +1,9 @@
-"""The client secret scanner: collect artefacts (files, crawl, browser capture), then scan."""
+"""The client secret scanner: collect artefacts (files, crawl, browser capture, archives opened),
+then scan."""
 
 from __future__ import annotations
 
+from conformance.scan.archives import ArchiveLimits, Unpacker, expanded
 from conformance.scan.artefacts import (
     Artefact,
     Collected,
@@ -15,6 +17,7 @@ from conformance.scan.secrets import RULES, Rule, SecretFinding, SecretScanner, 
 
 __all__ = [
     "RULES",
+    "ArchiveLimits",
     "Artefact",
     "Canary",
     "CanaryError",
@@ -24,6 +27,8 @@ __all__ = [
     "ScanInputError",
     "SecretFinding",
     "SecretScanner",
+    "Unpacker",
+    "expanded",
     "load_paths",
     "scan_artefacts",
     "with_derived",

@@ -12,8 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conformance.errors import ConformanceError
+
+if TYPE_CHECKING:
+    from conformance.scan.archives import ArchiveLimits
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_FILES = 20_000
@@ -36,6 +40,8 @@ class Kind(StrEnum):
     JSON = "json"
     TEXT = "text"
     BINARY = "binary"
+    # A zip container whose entries were all opened: scanned through them, not as bytes.
+    ARCHIVE = "archive"
 
 
 # Kinds whose text may hide a secret in string escapes or in ``"a" + "b"`` concatenations.
@@ -197,8 +203,13 @@ def load_paths(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_files: int = DEFAULT_MAX_FILES,
     max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
+    archive_limits: ArchiveLimits | None = None,
 ) -> Collected:
-    """Read files, directories (recursively) and globs (``**`` allowed) as artefacts."""
+    """Read files, directories (recursively) and globs (``**`` allowed) as artefacts,
+    archives opened and binary config decoded (conformance.scan.archives)."""
+    from conformance.scan.archives import Unpacker  # it builds on this module
+
+    unpacker = Unpacker(archive_limits)
     seen: set[Path] = set()
     artefacts: list[Artefact] = []
     incomplete: list[str] = []
@@ -211,7 +222,7 @@ def load_paths(
             seen.add(resolved)
             if len(seen) > max_files:
                 incomplete.append(f"stopped at the {max_files}-file limit before {path}")
-                return Collected(artefacts=tuple(artefacts), incomplete=tuple(incomplete))
+                return _loaded(artefacts, incomplete, unpacker.incomplete)
             try:
                 with path.open("rb") as handle:
                     body = handle.read(max_bytes + 1)
@@ -223,15 +234,20 @@ def load_paths(
             total += len(body)
             if total > max_total_bytes:
                 incomplete.append(f"stopped at the {max_total_bytes}-byte total before {path}")
-                return Collected(artefacts=tuple(artefacts), incomplete=tuple(incomplete))
+                return _loaded(artefacts, incomplete, unpacker.incomplete)
             artefact = Artefact(location=path.as_posix(), body=body, origin="declared file")
-            artefacts.append(artefact)
-            artefacts.extend(derived(artefact))
-    return Collected(artefacts=tuple(artefacts), incomplete=tuple(incomplete))
+            artefacts.extend(unpacker.expand(artefact))
+    return _loaded(artefacts, incomplete, unpacker.incomplete)
+
+
+def _loaded(artefacts: list[Artefact], *incomplete: list[str]) -> Collected:
+    return Collected(artefacts=tuple(artefacts),
+                     incomplete=tuple(note for notes in incomplete for note in notes))
 
 
 def with_derived(artefacts: Iterable[Artefact]) -> tuple[Artefact, ...]:
-    """The artefacts and everything carried inside them (for captures fed in from elsewhere)."""
+    """The artefacts and the source maps carried inside them; archives are not opened here
+    (``archives.expanded`` does both and says which bounds were hit)."""
     out: list[Artefact] = []
     for artefact in artefacts:
         out.append(artefact)

@@ -13,7 +13,8 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 import httpx
 
 from conformance.errors import PartnerTimeout, PartnerUnreachable
-from conformance.scan.artefacts import Artefact, Collected, Kind, ScanInputError, derived
+from conformance.scan.archives import SEPARATOR, ArchiveLimits, Unpacker
+from conformance.scan.artefacts import Artefact, Collected, Kind, ScanInputError
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _MAX_REDIRECTS = 5
@@ -30,6 +31,8 @@ class CrawlLimits:
     max_guesses: int = 25
     timeout_seconds: float = 10.0
     deadline_seconds: float = 120.0
+    # A URL that answers an archive (an APK download) is opened within these bounds.
+    archives: ArchiveLimits = ArchiveLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,9 @@ class _Crawl:
         self.declared = set(pages)
         self.seen: set[str] = set(pages)
         self.artefacts: list[Artefact] = []
+        # Fetched artefacts and what they carry, not an archive's entries (bounded apart).
+        self.counted = 0
+        self.unpacker = Unpacker(limits.archives)
         self.notes: list[str] = []
         self.incomplete: list[str] = []
         self.total = 0
@@ -144,13 +150,13 @@ class _Crawl:
                     f"{len(self.queue) + 1} URLs not fetched"
                 )
                 break
-            if len(self.artefacts) >= self.limits.max_artefacts:
+            if self.counted >= self.limits.max_artefacts:
                 self.incomplete.append(f"crawl stopped at {self.limits.max_artefacts} artefacts; "
                                        f"{len(self.queue) + 1} URLs not fetched")
                 break
             self._fetch(request)
         return Collected(artefacts=tuple(self.artefacts), notes=tuple(self.notes),
-                         incomplete=tuple(self.incomplete))
+                         incomplete=(*self.incomplete, *self.unpacker.incomplete))
 
     def _enqueue(self, request: _Request) -> None:
         url = urldefrag(request.url)[0]
@@ -197,8 +203,10 @@ class _Crawl:
             return
         artefact = Artefact(location=url, body=body, content_type=headers.get("content-type", ""),
                             origin=request.why)
-        self.artefacts.append(artefact)
-        self.artefacts.extend(derived(artefact))
+        expanded = self.unpacker.expand(artefact)
+        self.artefacts.extend(expanded)
+        inside = artefact.location + SEPARATOR
+        self.counted += sum(1 for a in expanded if not a.location.startswith(inside))
         for found in discover(artefact, request.page, headers, self.limits.max_guesses):
             self._enqueue(found)
 

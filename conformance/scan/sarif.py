@@ -18,14 +18,16 @@ _RULE_INDEX = {rule.id: index for index, rule in enumerate(RULES)}
 
 
 def artifact_uri(location: str) -> str:
-    """A URI reference for a finding's location: URLs as they are, paths percent-encoded."""
+    """A URI reference for a finding's location: URLs as they are, paths percent-encoded
+    (an archive entry as ``file:///…/app.apk!/assets/config.json``, as in jar: URLs)."""
     if urlsplit(location).scheme in ("http", "https", "file"):
         return location
     path, _, fragment = location.partition("#")
+    # "!" kept as it is: "app.apk!/assets/config.json" names an entry inside an archive.
     if Path(path).is_absolute():
-        uri = Path(path).as_uri()
+        uri = Path(path).as_uri().replace("%21", "!")
     else:
-        uri = quote(PurePosixPath(path).as_posix(), safe="/")
+        uri = quote(PurePosixPath(path).as_posix(), safe="/!")
     return f"{uri}#{quote(fragment, safe='/')}" if fragment else uri
 
 

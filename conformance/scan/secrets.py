@@ -196,6 +196,8 @@ class SecretScanner:
         """Findings in one artefact, overlapping hits of one secret reported once."""
         body = artefact.body
         kind = artefact.resolved_kind
+        if kind is Kind.ARCHIVE:  # an opened archive: its entries are the artefacts scanned
+            return ()
         hits: list[_Hit] = [
             _Hit(pos, pos + len(n.pattern), n.rule_id, n.label, n.variant)
             for pos, n in _search(body, self._needles)

@@ -86,6 +86,10 @@ class Control:
             raise ControlError(f"unknown pool {pool_id!r}")
         return pool
 
+    def set_pool_available(self, pool_id: str, available: bool) -> Pool:
+        """Open or close a pool for every partner (``/pools``, its balance and its quotes)."""
+        return self._store.set_pool_available(pool_id, available)
+
     def set_next_quote_ttl(self, partner_id: str, seconds: float) -> None:
         self._store.queue_ttl(partner_id, seconds)
 

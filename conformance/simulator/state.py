@@ -233,6 +233,15 @@ class Store:
             self.partner(partner_id)
             self.next_plans.setdefault(partner_id, deque()).extend(plans)
 
+    def set_pool_available(self, pool_id: str, available: bool) -> Pool:
+        """Replace the pool with a copy that is (un)available; the records stay frozen."""
+        with self.lock:
+            pool = self.pools.get(pool_id)
+            if pool is None:
+                raise ControlError(f"unknown pool {pool_id!r}")
+            self.pools[pool_id] = dataclasses.replace(pool, available=bool(available))
+            return self.pools[pool_id]
+
     def queue_unavailable(self, partner_id: str, reason: str) -> None:
         if reason not in UNAVAILABLE_REASONS:
             raise ControlError(f"reason: must be one of {UNAVAILABLE_REASONS}")

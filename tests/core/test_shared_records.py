@@ -21,7 +21,7 @@ def test_public_api_all_is_sorted() -> None:
 
 def test_catalogue_matches_the_design_table() -> None:
     ids = [s.id for s in SCENARIOS]
-    assert len(ids) == len(set(ids)) == 26
+    assert len(ids) == len(set(ids)) == 31
     assert {q.id for q in QUESTIONS} == {f"RQ{i}" for i in range(1, 7)}
     for question in QUESTIONS:
         assert scenarios_for(question.id), f"{question.id} has no scenario behind it"
@@ -30,8 +30,14 @@ def test_catalogue_matches_the_design_table() -> None:
         "expiry.ui_disabled",
         "duplicates.double_click_ui",
         "secrets.browser_no_provider_calls",
+        "screens.firm_on_intent",
+        "screens.honest_status",
+        "screens.from_discovery",
     }
-    assert [s.id for s in SCENARIOS if s.advisory] == ["ops.stuck_reserved_alert"]
+    assert [s.id for s in SCENARIOS if s.advisory] == [
+        "screens.firm_on_intent", "screens.honest_status", "screens.from_discovery",
+        "ops.stuck_reserved_alert",
+    ]
 
 
 def test_unknown_scenario_id_is_named() -> None:

@@ -41,6 +41,10 @@ CAUGHT_BY: dict[str, tuple[str, ...]] = {
     "overcautious_expiry": ("expiry.boundary",),
     "retry_storm_on_429": ("guards.provider_refusals",),
     "alerts_miss_stuck_reserved": ("ops.stuck_reserved_alert",),
+    # The seed's checklist (issue 12): logs support can use, with no secrets.
+    "secret_in_logs": ("logs.no_secrets",),
+    "logs_without_ids": ("logs.traceable",),
+    "secret_in_mobile_config": ("secrets.bundle_scan",),
 }
 # Scenarios of this area (HTTP level): every catalogue row but the browser ones and the scan.
 HTTP_SCENARIOS = tuple(s.id for s in SCENARIOS if not s.browser and s.id != "secrets.bundle_scan")
@@ -73,4 +77,8 @@ def test_flawless_partner_passes_every_http_scenario() -> None:
     }
     assert not failed
     assert sorted(seen) == sorted(HTTP_SCENARIOS)
+    # Each scenario carries its slice of the partner's own log (issue 18).
+    quiet = [r.scenario_id for r in run.scenarios
+             if r.scenario_id in HTTP_SCENARIOS and not r.evidence.partner_log]
+    assert not quiet
     assert run.duration_s < 120

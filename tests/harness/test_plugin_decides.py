@@ -75,7 +75,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ScenarioResul
     (tmp_path / "test_decides_scenarios.py").write_text(SCENARIOS)
     grab = _Grab()
     pytest.main([str(tmp_path), "-q", "-p", "no:cacheprovider", f"--rootdir={tmp_path}",
-                 "-o", "asyncio_default_fixture_loop_scope=function"], plugins=[grab])
+                 "-o", "asyncio_default_fixture_loop_scope=function",
+                 f"--conformance-out={tmp_path / 'report'}"], plugins=[grab])
     assert grab.config is not None
     return {o.scenario_id: o.result for o in item_results(grab.config).values()}
 

@@ -30,6 +30,11 @@ def test_second_partner_certifies_ready_from_its_manifest(
     statuses = {s["id"]: s["status"] for s in report["scenarios"]}
     assert {sid for sid, status in statuses.items() if status == "skipped"} == NO_CLIENT
     assert all(status == "pass" for sid, status in statuses.items() if sid not in NO_CLIENT)
+    # Each scenario that ran carries its slice of the partner's own log.
+    ran = [s for s in report["scenarios"] if s["id"] not in NO_CLIENT and s["status"] == "pass"]
+    assert all(s["evidence"]["partner_log"] for s in ran), [
+        s["id"] for s in ran if not s["evidence"]["partner_log"]
+    ]
     rq2 = next(q for q in report["questions"] if q["id"] == "RQ2")
     assert rq2["answer"] == "unanswered" and rq2["waiver"] and not rq2["blocks"]
     assert "Server-to-server integration" in (tmp_path / "summary.md").read_text()

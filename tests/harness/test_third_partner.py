@@ -42,6 +42,10 @@ def test_third_partner_certifies_ready_from_its_manifest(
     statuses = {s["id"]: (s["status"], s.get("reason")) for s in report["scenarios"]}
     assert all(status == "pass" for status, _ in statuses.values()), statuses
     assert not report.get("waivers")
+    # Each scenario carries its slice of the partner's own log (one line per request).
+    assert all(s["evidence"]["partner_log"] for s in report["scenarios"]), [
+        s["id"] for s in report["scenarios"] if not s["evidence"]["partner_log"]
+    ]
 
 
 @pytest.mark.parametrize(

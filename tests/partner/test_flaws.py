@@ -7,7 +7,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
-from reference_partner.flaws import DESIGN_FLAWS, EXTENSION_FLAWS, FLAWS, LEDGER_SHAPE_FLAWS
+from reference_partner.flaws import (
+    CHECKLIST_FLAWS,
+    DESIGN_FLAWS,
+    EXTENSION_FLAWS,
+    FLAWS,
+    LEDGER_SHAPE_FLAWS,
+)
 
 from conformance.simulator import FaultMatch, FaultSpec, OutcomePlan
 
@@ -43,7 +49,12 @@ def _held_settled_event(p: Partner, account: str = "acct_a") -> tuple[dict, str,
 def test_every_flaw_in_the_design_table_is_switchable() -> None:
     assert len(DESIGN_FLAWS) == 28
     assert len(EXTENSION_FLAWS) == 3 and not DESIGN_FLAWS & EXTENSION_FLAWS
-    assert FLAWS == DESIGN_FLAWS | EXTENSION_FLAWS | set(LEDGER_SHAPE_FLAWS)  # test_ledger_styles
+    assert "secret_in_mobile_config" in CHECKLIST_FLAWS  # issue 12
+    assert {"secret_in_logs", "logs_without_ids", "raw_states_on_screen",
+            "firm_quote_on_load", "offers_unsupported_network"} <= CHECKLIST_FLAWS  # issue 12
+    assert len(CHECKLIST_FLAWS) == 6  # one flaw per checklist row of issue 12
+    assert FLAWS == (DESIGN_FLAWS | EXTENSION_FLAWS | CHECKLIST_FLAWS
+                     | set(LEDGER_SHAPE_FLAWS))  # test_ledger_styles
 
 
 # -- RQ1 expiry -------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from conformance.simulator import OutcomePlan
+
 from .conftest import Partner
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -53,8 +55,26 @@ def test_double_click_makes_one_trade(browser, start) -> None:
     page, requests = _open(browser, p, "web_dbl")
     page.dblclick("#accept")
     page.click("#accept", force=True)
-    p.wait_for(lambda: page.text_content("#status") in ("pending", "settled"))
+    # The page shows the order's state in its own words (web/src/status.js).
+    p.wait_for(lambda: page.text_content("#status") in ("Processing your order", "Complete"))
     assert len(_trades(p)) == 1
+    page.close()
+
+
+def test_raw_states_on_screen_shows_the_provider_trade_status(browser, start) -> None:
+    p = start("raw_states_on_screen")
+    p.sim.control.script_next_trades(p.pid, [OutcomePlan(status="reserved")])
+    page, _ = _open(browser, p, "web_raw")
+    page.click("#accept")
+    p.wait_for(lambda: "trade reserved" in (page.text_content("#status") or ""))
+    page.close()
+
+
+def test_firm_quote_on_load_quotes_before_the_customer_asks(browser, start) -> None:
+    p = start("firm_quote_on_load")
+    page = browser.new_page()
+    page.goto(f"{p.url}/?account=web_load")
+    p.wait_for(lambda: len(p.sim.control.quotes(p.pid)) >= 1)
     page.close()
 
 

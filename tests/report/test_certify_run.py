@@ -46,15 +46,21 @@ def test_flawless_reference_partner_certifies_ready(
     (out / "summary.md").write_text("stale from an earlier run")
     (out / "secrets.sarif").write_text("stale")
 
-    assert main(["certify", "--out", str(out)]) == 0
+    assert main(["keygen", "--out", str(tmp_path / "keys")]) == 0
+    key = tmp_path / "keys" / "zeropools-signing.key.pem"
+    public = tmp_path / "keys" / "zeropools-signing.pub.pem"
+    capsys.readouterr()
+    assert main(["certify", "--out", str(out), "--signing-key", str(key),
+                 "--partner-build", "lumen-1.0"]) == 0
 
     terminal = capsys.readouterr()
     assert "verdict: READY" in terminal.out
     progress = [line for line in terminal.out.splitlines() if line.startswith("[")]
-    assert len(progress) == 26 and all(" PASS " in line for line in progress), progress
+    assert len(progress) == 31 and all(" PASS " in line for line in progress), progress
     assert not any(line.strip(".") == "" and line for line in terminal.out.splitlines())
 
-    assert {p.name for p in out.iterdir() if p.is_file()} == set(REPORT_FILES)
+    signed = {"partner-manifest.toml", "statement.json", "statement.sig"}
+    assert {p.name for p in out.iterdir() if p.is_file()} == set(REPORT_FILES) | signed
     document = json.loads((out / "report.json").read_text())
     validate(document)
     assert document["verdict"] == "ready" and document["exit_code"] == 0
@@ -77,15 +83,24 @@ def test_flawless_reference_partner_certifies_ready(
     for secret in canaries:
         assert secret not in terminal.out and secret not in terminal.err
 
-    # verify: passes as written; one byte changed in any file makes it fail, naming the file.
+    # verify: passes as written; one byte changed in any file (the signature included)
+    # makes it fail, naming the file.
     assert main(["verify", str(out)]) == 0
+    checked = ["verify", str(out), "--public-key", str(public)]
     for path in _files(out):
         original = path.read_bytes()
         path.write_bytes(original[:-1] + bytes([original[-1] ^ 0x01]))
-        assert main(["verify", str(out)]) == 1, path.name
+        assert main(checked) == 1, path.name
         assert path.name in capsys.readouterr().out
         path.write_bytes(original)
-    assert main(["verify", str(out)]) == 0
+    assert main(checked) == 0
+
+    # Signed, packaged, and verified as the reviewer would.
+    assert document["partner_build"] == "lumen-1.0"
+    assert main(["verify", str(out), "--public-key", str(public)]) == 0
+    package = tmp_path / "lumen.zip"
+    assert main(["package", str(out), "--out", str(package)]) == 0
+    assert main(["verify", str(package), "--public-key", str(public)]) == 0
 
 
 def test_blocking_flaw_certifies_blocked_with_the_reason(

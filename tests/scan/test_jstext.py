@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance.hypothesis_profiles import examples
 from conformance.scan import Artefact, Canary, SecretScanner
 from conformance.scan.jstext import Decoded, concatenations, escape_windows
 
@@ -41,7 +42,7 @@ def test_windows_and_chains_are_found() -> None:
     assert chains[0].literals_in(0, 5) == 3
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(before=NOISE, after=NOISE)
 def test_noise_never_breaks_the_scan_or_hides_a_raw_canary(before: str, after: str) -> None:
     key = CANARIES[0].value
@@ -50,7 +51,7 @@ def test_noise_never_breaks_the_scan_or_hides_a_raw_canary(before: str, after: s
     assert any(f.rule_id == "canary.raw" and f.offset == len(before.encode()) for f in found)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(noise=st.binary(max_size=400))
 def test_arbitrary_bytes_never_crash(noise: bytes) -> None:
     for name in ("a.js", "a.json", "a.html", "a.bin", "a.map"):

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from conformance.hypothesis_profiles import examples
 from conformance.simulator import PartnerSpec, Simulator, SimulatorSettings
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = examples(25)
 OPERATION_IDS = [
     "listPools", "getCapabilities", "getBalance", "getFunding", "createQuote", "getQuote",
     "rejectQuote", "transact", "getTransactionByQuote", "getTrade", "listTrades", "listLedger",

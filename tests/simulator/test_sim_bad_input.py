@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sim_helpers import assert_envelope, firm_quote
 
+from conformance.hypothesis_profiles import examples
 from conformance.simulator import PartnerCredentials, Simulator
 
 
@@ -94,7 +95,7 @@ quote_bodies = st.fixed_dictionaries(
 ) | json_values
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=quote_bodies)
 def test_no_input_produces_a_5xx(sim: Simulator, client: httpx.Client, body: object) -> None:
     for path in ("/pools/EUR-USDT/quote", "/pools/EUR-USDT/transact",
@@ -105,7 +106,7 @@ def test_no_input_produces_a_5xx(sim: Simulator, client: httpx.Client, body: obj
     assert not sim.bugs
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=list(HealthCheck))
 @given(params=st.dictionaries(st.sampled_from(["limit", "cursor", "status", "side",
                                                "created_after", "created_before", "currency"]),
                               st.text(max_size=30), max_size=4))

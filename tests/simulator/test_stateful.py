@@ -26,6 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from conformance.hypothesis_profiles import examples
 from conformance.simulator import OutcomePlan, PartnerSpec, Simulator, SimulatorSettings
 from conformance.simulator.clock import parse_iso
 
@@ -269,6 +270,7 @@ def test_money_invariants_hold(simulator: Simulator) -> None:
     MoneyMachine.contract = Contract()
     run_state_machine_as_test(
         MoneyMachine,
-        settings=settings(max_examples=25, stateful_step_count=30, deadline=None, derandomize=True,
-                          database=None, suppress_health_check=list(HealthCheck)),
+        settings=settings(max_examples=examples(25), stateful_step_count=30, deadline=None,
+                          derandomize=True, database=None,
+                          suppress_health_check=list(HealthCheck)),
     )

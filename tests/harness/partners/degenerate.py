@@ -15,11 +15,14 @@ Usage: ``degenerate.py MODE [ARG]``, with the reference partner's routes and fie
 Health (``GET /healthz``) never counts as a request. Optional environment:
 ``DEGENERATE_PID_FILE`` (the pid is written there at start) and ``DEGENERATE_FROZE_FILE``
 (``freeze_after``: ``time.monotonic()`` is written there when the partner stops answering;
-CLOCK_MONOTONIC is system-wide on Linux, so the harness's clock reads the same scale).
+CLOCK_MONOTONIC is system-wide on Linux, so the harness's clock reads the same scale), and
+``DEGENERATE_LEAK_SECRET=1``: print the secret key (raw, base64, hex) at start and with
+every request, as a careless partner would (the harness must redact it from all evidence).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -60,9 +63,18 @@ def _made_up(prefix: str) -> str:
     return prefix + secrets.token_hex(8)
 
 
+def _leak() -> str:
+    """The secret key in three encodings, when the run asked for a careless partner."""
+    if os.environ.get("DEGENERATE_LEAK_SECRET") != "1":
+        return ""
+    key = os.environ.get("DEGENERATE_SECRET_KEY", "").encode()
+    return f" key={key.decode()} b64={base64.b64encode(key).decode()} hex={key.hex()}"
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
-        sys.stderr.write("request " + (args[0] % args[1:] if args else "") + "\n")  # type: ignore[operator]
+        line = args[0] % args[1:] if args else ""  # type: ignore[operator]
+        sys.stderr.write(f"request {line}{_leak()}\n")
 
     # -- plumbing --------------------------------------------------------------------------
     def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
@@ -199,5 +211,5 @@ if __name__ == "__main__":
             out.write(str(os.getpid()))
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ["DEGENERATE_PORT"])), Handler)
     server.daemon_threads = True
-    print(f"degenerate partner ({MODE}) on port {server.server_port}", flush=True)
+    print(f"degenerate partner ({MODE}) on port {server.server_port}{_leak()}", flush=True)
     server.serve_forever()
