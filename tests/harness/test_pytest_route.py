@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conformance.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,4 +66,29 @@ def test_a_k_run_is_partial_and_blocks(tmp_path: Path) -> None:
     unanswered = [q["id"] for q in report["questions"] if q["answer"] == "unanswered"]  # type: ignore[attr-defined,index]
     assert "RQ1" in unanswered and "RQ5" not in unanswered
     assert "Partial run — not a certification" in (out / "summary.md").read_text()
+    assert main(["verify", str(out)]) == 0
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        pytest.param(ROOT / "fixtures" / "reference_partner" / "manifest.toml", id="reference"),
+        pytest.param(ROOT / "fixtures" / "third_partner" / "manifest.toml", id="third"),
+    ],
+)
+def test_pytest_route_certifies_each_bundled_partner_ready(
+    tmp_path: Path, manifest: Path
+) -> None:
+    """The same verdict as certify gives these partners (their certify runs are tested ready
+    in test_certify_run.py and test_third_partner.py), through the same path."""
+    out = tmp_path / "pytest-route"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(ROOT / "scenarios"), "-p", "no:cacheprovider",
+         "--partner", str(manifest), f"--conformance-out={out}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    report = _report(out)
+    assert report["verdict"] == "ready" and report["run"]["partial"] is False  # type: ignore[index]
+    assert {s["status"] for s in report["scenarios"]} == {"pass"}  # type: ignore[attr-defined]
     assert main(["verify", str(out)]) == 0

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from conftest import Receiver
 
 SECRET = "sk_test_standaloneSandboxKey0001"

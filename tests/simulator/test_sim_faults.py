@@ -7,7 +7,6 @@ import time
 
 import httpx
 import pytest
-from conftest import Receiver
 from sim_helpers import assert_envelope, firm_quote, transact
 
 from conformance.simulator import (
@@ -18,6 +17,7 @@ from conformance.simulator import (
     PartnerSpec,
     Simulator,
 )
+from conftest import Receiver
 
 TRANSACT = FaultMatch(method="POST", path="/v1/pools/*/transact")
 

@@ -9,12 +9,12 @@ import time
 
 import httpx
 import pytest
-from conftest import Receiver, make_sim
 from sim_helpers import firm_quote, transact
 from standardwebhooks.webhooks import Webhook
 
 from conformance.simulator import PartnerSpec, Simulator, sign, verify
 from conformance.simulator.webhooks import FORGE_KINDS
+from conftest import Receiver, make_sim
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
