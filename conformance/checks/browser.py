@@ -502,7 +502,7 @@ class QuotePage:
             await self._fill("address", self.variables["dest_address"])
         await self.run_steps("steps", self.ctx.web.steps)
 
-    async def click_get_quote(self) -> None:
+    async def click_get_quote(self, detail: str = "one click on get-quote") -> None:
         """Click get-quote once, as a user does (no waiting for what it leads to)."""
         get_quote = self._selector("get_quote")
         try:
@@ -512,7 +512,7 @@ class QuotePage:
                 f"could not click the get-quote control {get_quote!r}: {exc}; "
                 + await self.blocked_hint()
             ) from None
-        self.ctx.evidence.step("browser: ask for a quote", "one click on get-quote")
+        self.ctx.evidence.step("browser: ask for a quote", detail)
 
     async def idle(self) -> bool:
         """Wait (one page bound) until the page's own requests are done, reads included."""
@@ -547,15 +547,7 @@ class QuotePage:
         if ttl_s is not None:
             provider.short_ttl(ttl_s)
         known = {q.id for q in provider.quotes()}
-        get_quote = self._selector("get_quote")
-        try:
-            await perform(self.page, "click", get_quote, None, timeout_ms=self._timeout_ms)
-        except PageActionFailed as exc:
-            raise CannotArrange(
-                f"could not click the get-quote control {get_quote!r}: {exc}; "
-                + await self.blocked_hint()
-            ) from None
-        self.ctx.evidence.step("browser: ask for a quote", f"amount {amount} on {network}")
+        await self.click_get_quote(f"amount {amount} on {network}")
         bound = self.timings.page_s
         shown = await until(
             lambda: bool({q.id for q in provider.quotes()} - known),
