@@ -7,7 +7,20 @@
     │   ├── PartnerTimeout           it did not answer within the bound
     │   └── PartnerGarbage           it answered something the manifest mapping cannot read
     ├── SimulatorError               the simulated provider failed (a harness bug)
-    └── BrowserUnavailable           no usable headless browser on this machine
+    ├── ControlError                 a simulator control request cannot be honoured (also a
+    │   │                            ValueError; the control API answers it 409)
+    │   └── UnknownObject            it names an id the simulator does not have (answered 404)
+    ├── BrowserUnavailable           no usable headless browser on this machine
+    ├── PageActionFailed             a page action could not be done (no element, no option)
+    ├── CannotArrange                the partner would not do an ordinary thing a scenario
+    │                                needs first (a failed positive control)
+    ├── ConcurrencyError             a concurrent action did not run, finish in its bound, or raised
+    ├── ScanInputError               what the scanner was asked to read cannot be read
+    ├── CanaryError                  a canary given to the scanner is unusable
+    ├── ReportError                  a report directory or report.json cannot be read
+    ├── IntegrityError               a report directory or its hash manifest cannot be read
+    ├── SigningError                 a key cannot be read or written, or a report signed
+    └── PackageError                 a certification package cannot be written or read
 
 A partner that answers *wrongly* is not an error: that is a
 :class:`conformance.findings.Finding`. An error makes the scenario ``error`` and the
@@ -51,3 +64,50 @@ class SimulatorError(ConformanceError):
 
 class BrowserUnavailable(ConformanceError):
     """No usable headless browser (Debian's chromium) on this machine."""
+
+
+class ControlError(ConformanceError, ValueError):
+    """A control-plane request that cannot be honoured (an impossible move, a bad value)."""
+
+
+class UnknownObject(ControlError):
+    """A control-plane request names a partner, pool, quote or trade the simulator lacks."""
+
+
+class PageActionFailed(ConformanceError):
+    """A page action could not be done (no such element, never actionable, no such option).
+
+    The message says why in one line; the caller says which step it was.
+    """
+
+
+class CannotArrange(ConformanceError):
+    """The partner would not do an ordinary thing a scenario needs first (so we cannot decide)."""
+
+
+class ConcurrencyError(ConformanceError):
+    """A concurrent action did not run, did not finish inside its bound, or raised."""
+
+
+class ScanInputError(ConformanceError):
+    """What the scanner was asked to read does not exist or cannot be read."""
+
+
+class CanaryError(ConformanceError):
+    """A canary given to the scanner is unusable (empty, too short, bad label)."""
+
+
+class ReportError(ConformanceError):
+    """A report directory or report.json cannot be read or is not valid."""
+
+
+class IntegrityError(ConformanceError):
+    """The report directory or its manifest cannot be read."""
+
+
+class SigningError(ConformanceError):
+    """A key cannot be read or written, or a report cannot be signed."""
+
+
+class PackageError(ConformanceError):
+    """A package cannot be written or read."""

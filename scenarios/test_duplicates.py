@@ -12,15 +12,11 @@ from conformance.checks.browser import QuotePage, WebContext, record_requests, u
 from conformance.checks.concurrently import run_concurrently
 from conformance.checks.observe import GOING, NO, Snapshot, observe
 from conformance.checks.provider import Provider, body_quote_id
-from conformance.checks.steps import (
-    CannotArrange,
-    Order,
-    fresh_order,
-    require_trade,
-)
+from conformance.checks.steps import Order, fresh_order, require_trade
 from conformance.driver.driver import Driver
 from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
+from conformance.errors import CannotArrange
 from conformance.findings import Severity
 
 FIX_ONE_EXECUTION = (

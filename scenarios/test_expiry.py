@@ -7,16 +7,11 @@ import pytest
 from conformance.checks import named
 from conformance.checks.browser import QuotePage, WebContext, record_requests, until
 from conformance.checks.provider import Provider
-from conformance.checks.steps import (
-    CannotArrange,
-    Order,
-    accept_and_observe,
-    fresh_order,
-    wait_past_expiry,
-)
+from conformance.checks.steps import Order, accept_and_observe, fresh_order, wait_past_expiry
 from conformance.driver.driver import Driver
 from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
+from conformance.errors import CannotArrange
 
 FIX_EXPIRED = "check the stored quote's expiresAt on the server before executing and refuse"
 FIX_NO_TRANSACT = (

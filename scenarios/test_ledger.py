@@ -9,7 +9,6 @@ import pytest
 from conformance.checks.concurrently import run_concurrently
 from conformance.checks.provider import Provider
 from conformance.checks.steps import (
-    CannotArrange,
     Order,
     accept_and_settle,
     eventually,
@@ -23,6 +22,7 @@ from conformance.driver.driver import Driver
 from conformance.driver.postings import Posting
 from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
+from conformance.errors import CannotArrange
 
 FORGERIES = ("bad_signature", "wrong_secret", "tampered_body", "stale_timestamp", "missing_headers")
 SETTLED_EVENT = "pool.transaction.settled"

@@ -19,7 +19,6 @@ from conformance.checks.named import said_no
 from conformance.checks.observe import GOING, NO, observe
 from conformance.checks.provider import Provider
 from conformance.checks.steps import (
-    CannotArrange,
     Order,
     accept_and_observe,
     fresh_order,
@@ -30,6 +29,7 @@ from conformance.checks.steps import (
 from conformance.driver.driver import Driver
 from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
+from conformance.errors import CannotArrange
 
 if TYPE_CHECKING:
     from conformance.plugin import RunningPartner

@@ -10,10 +10,11 @@ import pytest
 from conformance.checks.observe import eventually
 from conformance.checks.provider import Provider
 from conformance.checks.recon import reconcile
-from conformance.checks.steps import CannotArrange, Order, fresh_order
+from conformance.checks.steps import Order, fresh_order
 from conformance.driver.driver import Driver, new_account
 from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
+from conformance.errors import CannotArrange
 
 # Cents whose binary-float sums drift (10.20 + 16.40 + 19.99 …), added to ordinary amounts.
 CENTS = ("0.20", "6.40", "9.99", "0.10", "10.30", "23.33", "5.15", "1.11", "19.99", "2.34")

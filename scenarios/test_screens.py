@@ -17,8 +17,8 @@ from conformance.checks.screens import (
     says_unavailable,
     unsupported_offers,
 )
-from conformance.checks.steps import CannotArrange
 from conformance.driver.timings import Timings
+from conformance.errors import CannotArrange
 
 
 @pytest.mark.threat(

@@ -14,9 +14,8 @@ from conformance.checks.browser import (
     web_context,
 )
 from conformance.checks.client_scan import collect_and_scan, write_sarif
-from conformance.checks.steps import CannotArrange
 from conformance.driver.timings import Timings
-from conformance.errors import ConformanceError
+from conformance.errors import CannotArrange, ConformanceError
 
 # Findings beyond this many are in the table and the SARIF log, not one by one.
 MAX_FINDINGS = 25

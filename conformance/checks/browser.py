@@ -24,20 +24,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.checks.provider import Provider
-from conformance.checks.steps import CannotArrange
 from conformance.driver.actions import HttpActions, render
-from conformance.driver.browser import (
-    BrowserSession,
-    PageActionFailed,
-    fill_field,
-    invalid_fields,
-    perform,
-)
+from conformance.driver.browser import BrowserSession, fill_field, invalid_fields, perform
 from conformance.driver.driver import dest_address, new_account
 from conformance.driver.manifest import Manifest, PageStep, WebSpec, placeholders_in
 from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import READ_INTERVAL_S, Timings
-from conformance.errors import ManifestError, PartnerUnreachable
+from conformance.errors import CannotArrange, ManifestError, PageActionFailed, PartnerUnreachable
 from conformance.redact import Redactor
 
 # Methods that do not change anything: a page may send these freely.

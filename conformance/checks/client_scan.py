@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.checks.browser import QuotePage, WebContext
-from conformance.checks.steps import CannotArrange
-from conformance.errors import ConformanceError
+from conformance.errors import CannotArrange, ConformanceError
 from conformance.redact import Redactor
 from conformance.scan import Artefact, Canary, SecretFinding, SecretScanner, load_paths
 from conformance.scan.archives import expanded

@@ -13,13 +13,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TypeVar
 
-from conformance.errors import ConformanceError
+from conformance.errors import ConcurrencyError, ConformanceError
 
 T = TypeVar("T")
 
-
-class ConcurrencyError(ConformanceError):
-    """A concurrent action did not run, did not finish inside its bound, or raised."""
 
 
 def run_concurrently(actions: Sequence[Callable[[], T]], *, bound_s: float) -> list[T]:

@@ -19,7 +19,7 @@ from conformance.driver.actions import Answer
 from conformance.driver.driver import Driver, new_account
 from conformance.driver.postings import Posting
 from conformance.driver.timings import Timings
-from conformance.errors import ConformanceError
+from conformance.errors import CannotArrange, ConformanceError
 
 __all__ = [
     "Accepted",
@@ -37,9 +37,6 @@ __all__ = [
     "wait_past_expiry",
 ]
 
-
-class CannotArrange(ConformanceError):
-    """The partner would not do an ordinary thing a scenario needs first (so we cannot decide)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

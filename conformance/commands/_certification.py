@@ -12,14 +12,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from conformance._util import parse_env_pairs
+from conformance.errors import SigningError
 from conformance.report.provenance import Provenance
-from conformance.report.signing import (
-    DEFAULT_VALID_DAYS,
-    SigningError,
-    key_id,
-    load_private_key,
-    sign_report,
-)
+from conformance.report.signing import DEFAULT_VALID_DAYS, key_id, load_private_key, sign_report
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,7 +9,8 @@ import re
 import sys
 from pathlib import Path
 
-from conformance.scan.artefacts import Artefact, Kind, ScanInputError, load_paths
+from conformance.errors import ScanInputError
+from conformance.scan.artefacts import Artefact, Kind, load_paths
 from conformance.scan.crawl import CrawlLimits, crawl
 from conformance.scan.encodings import KEY_PREFIXES, Canary
 from conformance.scan.sarif import SarifWriter

@@ -12,8 +12,8 @@ import argparse
 import signal
 import threading
 
-from conformance.errors import ConformanceError
-from conformance.simulator import ControlError, PartnerSpec, Simulator, SimulatorSettings
+from conformance.errors import ConformanceError, ControlError
+from conformance.simulator import PartnerSpec, Simulator, SimulatorSettings
 from conformance.simulator.settings import SIGNATURE_SCHEMES
 
 NAME = "sim"

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.driver.timings import READ_INTERVAL_S
-from conformance.errors import BrowserUnavailable
+from conformance.errors import BrowserUnavailable, PageActionFailed
 from conformance.evidence import Screenshot
 from conformance.redact import Redactor
 
@@ -69,12 +69,6 @@ _INVALID = """() => Array.from(document.querySelectorAll("input, select, textare
               : e.name ? `${e.tagName.toLowerCase()}[name="${e.name}"]`
               : e.tagName.toLowerCase()) + ` (${e.validationMessage || "invalid"})`)"""
 
-
-class PageActionFailed(Exception):
-    """A page action could not be done (no such element, never actionable, no such option).
-
-    The message says why in one line; the caller says which step it was.
-    """
 
 
 async def perform(

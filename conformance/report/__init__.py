@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.errors import IntegrityError, ReportError
 from conformance.redact import Redactor
-from conformance.report.document import Document, ReportError, build_document, load
-from conformance.report.hashes import MANIFEST_NAME, IntegrityError, verify, write_manifest
+from conformance.report.document import Document, build_document, load
+from conformance.report.hashes import MANIFEST_NAME, verify, write_manifest
 from conformance.report.html import HtmlWriter
 from conformance.report.json import JsonWriter
 from conformance.report.junit import JunitWriter

@@ -17,7 +17,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from conformance.report.hashes import MANIFEST_NAME, IntegrityError, report_files, sha256_file
+from conformance.errors import IntegrityError
+from conformance.report.hashes import MANIFEST_NAME, report_files, sha256_file
 from conformance.report.hashes import verify as verify_hashes
 from conformance.report.package import (
     BLOCKED_NAME,

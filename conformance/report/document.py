@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from conformance.catalogue import SCENARIOS, SCENARIOS_BY_ID, SeedClause
-from conformance.errors import ConformanceError
+from conformance.errors import ReportError
 from conformance.evidence import Screenshot
 from conformance.redact import Redactor
 from conformance.report.provenance import Provenance, api_version, randomness, rerun_command
@@ -35,9 +35,6 @@ Document = dict[str, Any]
 _ORDER = {spec.id: index for index, spec in enumerate(SCENARIOS)}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
-
-class ReportError(ConformanceError):
-    """A report directory or report.json cannot be read or is not valid."""
 
 
 def plain(value: Any) -> Any:

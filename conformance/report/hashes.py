@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.errors import ConformanceError
+from conformance.errors import IntegrityError
 
 MANIFEST_NAME = "manifest.sha256"
 # Written after the manifest, so not in it: the signed statement over it (signing.py) and a
@@ -16,9 +16,6 @@ SIDE_FILES = ("statement.json", "statement.sig", "README.txt", "BLOCKED")
 
 _LINE = re.compile(r"^(?P<digest>[0-9a-fA-F]{64}) [ *](?P<path>.+)$")
 
-
-class IntegrityError(ConformanceError):
-    """The report directory or its manifest cannot be read."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from conformance.errors import ConformanceError
+from conformance.errors import PackageError
 from conformance.report.hashes import MANIFEST_NAME, report_files
 from conformance.report.signing import SIGNATURE_NAME, STATEMENT_NAME
 
@@ -31,9 +31,6 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)
 _MODE = 0o100644 << 16
 MAX_ARCHIVE_BYTES = 512 * 1024 * 1024
 
-
-class PackageError(ConformanceError):
-    """A package cannot be written or read."""
 
 
 def folder_for(document: Mapping[str, Any]) -> str:

@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from conformance.errors import ConformanceError
+from conformance.errors import SigningError
 from conformance.report.hashes import MANIFEST_NAME, report_files, sha256_file
 
 STATEMENT_NAME = "statement.json"
@@ -31,9 +31,6 @@ PUBLIC_KEY_NAME = "zeropools-signing.pub.pem"
 STATEMENT_TYPE = "https://zeropools.dev/conformance/certification/v1"
 DEFAULT_VALID_DAYS = 90
 
-
-class SigningError(ConformanceError):
-    """A key cannot be read or written, or a report cannot be signed."""
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:

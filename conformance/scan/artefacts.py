@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from conformance.errors import ConformanceError
+from conformance.errors import ScanInputError
 
 if TYPE_CHECKING:
     from conformance.scan.archives import ArchiveLimits
@@ -24,9 +24,6 @@ DEFAULT_MAX_FILES = 20_000
 DEFAULT_MAX_TOTAL_BYTES = 1024 * 1024 * 1024
 _BINARY_PROBE = 8192
 
-
-class ScanInputError(ConformanceError):
-    """What the scanner was asked to read does not exist or cannot be read."""
 
 
 class Kind(StrEnum):

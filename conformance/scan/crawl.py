@@ -12,9 +12,9 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 
-from conformance.errors import PartnerTimeout, PartnerUnreachable
+from conformance.errors import PartnerTimeout, PartnerUnreachable, ScanInputError
 from conformance.scan.archives import SEPARATOR, ArchiveLimits, Unpacker
-from conformance.scan.artefacts import Artefact, Collected, Kind, ScanInputError
+from conformance.scan.artefacts import Artefact, Collected, Kind
 
 _REDIRECTS = {301, 302, 303, 307, 308}
 _MAX_REDIRECTS = 5

@@ -7,7 +7,7 @@ import json
 import urllib.parse
 from dataclasses import dataclass, field
 
-from conformance.errors import ConformanceError
+from conformance.errors import CanaryError
 
 # A canary shorter than this would match by chance in real bundles.
 MIN_CANARY_LENGTH = 12
@@ -25,9 +25,6 @@ JS_ESCAPE = "canary.jsescape"
 HTML_ESCAPE = "canary.html"
 CONCAT = "canary.concat"
 
-
-class CanaryError(ConformanceError):
-    """A canary given to the scanner is unusable (empty, too short, bad label)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conformance.simulator.control import Control, ControlError
+from conformance.errors import ControlError
+from conformance.simulator.control import Control
 from conformance.simulator.faults import FaultMatch, FaultSpec
 from conformance.simulator.models import (
     ClockReading,

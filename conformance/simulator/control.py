@@ -8,6 +8,7 @@ from collections.abc import Coroutine, Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from conformance.errors import ControlError
 from conformance.simulator.faults import ArmedFault, FaultSpec
 from conformance.simulator.models import (
     ClockReading,
@@ -23,7 +24,6 @@ from conformance.simulator.models import (
     WebhookEvent,
 )
 from conformance.simulator.settings import PartnerSpec
-from conformance.simulator.state import ControlError
 
 if TYPE_CHECKING:
     from conformance.simulator.runtime import Core

@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from conformance.errors import ControlError
 from conformance.simulator.app import Request, Response, bearer, json_response
 from conformance.simulator.errors import ApiError, invalid
 from conformance.simulator.faults import FaultMatch, FaultSpec
 from conformance.simulator.models import OutcomePlan
 from conformance.simulator.settings import PartnerSpec
-from conformance.simulator.state import ControlError
 
 if TYPE_CHECKING:
     from conformance.simulator.runtime import Core

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
+from conformance.errors import ControlError
 from conformance.redact import Redactor
 from conformance.simulator import ids
 from conformance.simulator.clock import Clock
@@ -54,9 +55,6 @@ CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
 BPS = Decimal(10000)
 
-
-class ControlError(ValueError):
-    """A control-plane request that cannot be honoured (unknown id, impossible move)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,11 +20,11 @@ import pytest
 
 from conformance.checks.browser import BrowserLog, QuotePage, WebContext
 from conformance.checks.provider import Provider
-from conformance.checks.steps import CannotArrange
 from conformance.driver.actions import HttpActions
 from conformance.driver.browser import origin_of, storage_script
 from conformance.driver.manifest import Manifest, manifest_from_data, parse_text
 from conformance.driver.recorder import EvidenceRecorder
+from conformance.errors import CannotArrange
 from conformance.redact import Redactor
 from conformance.simulator import PartnerSpec, Simulator, SimulatorSettings
 

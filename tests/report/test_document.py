@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from report_runs import SECRET_KEY, result, rich_evidence, run
 
+from conformance.errors import ReportError
 from conformance.evidence import Evidence, Screenshot
 from conformance.redact import Redactor
 from conformance.report import write_report
-from conformance.report.document import ReportError, load, schema, validate
+from conformance.report.document import load, schema, validate
 from conformance.results import RunResult, SkipKind, Status, Waiver
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from report_runs import result, rich_evidence, run
 
+from conformance.errors import IntegrityError
 from conformance.report import write_report
-from conformance.report.hashes import MANIFEST_NAME, IntegrityError, verify
+from conformance.report.hashes import MANIFEST_NAME, verify
 from conformance.results import Status
 
 FILES = ("report.json", "report.html", "junit.xml", "summary.md", "secrets.sarif",

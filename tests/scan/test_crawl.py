@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conformance.errors import PartnerUnreachable
-from conformance.scan import Canary, ScanInputError, SecretScanner
+from conformance.errors import PartnerUnreachable, ScanInputError
+from conformance.scan import Canary, SecretScanner
 from conformance.scan.crawl import CrawlLimits, crawl
 
 

@@ -6,7 +6,8 @@ import httpx
 import pytest
 from sim_helpers import firm_quote
 
-from conformance.simulator import ControlError, PartnerCredentials, Simulator
+from conformance.errors import ControlError
+from conformance.simulator import PartnerCredentials, Simulator
 
 
 def test_a_closed_pool_is_unavailable_until_reopened(
