@@ -1,7 +1,8 @@
 """The ``zeropools-conformance`` command line: one module per subcommand.
 
-Exit codes: 0 ready / success, 1 blocked / check failed, 2 the harness could not run,
-130 / 143 interrupted by SIGINT / SIGTERM (a certify run still writes its report).
+Exit codes, written once in conformance/exit_codes.py: 0 ready / success, 1 blocked / check
+failed, 2 the harness could not run, 130 / 143 interrupted by SIGINT / SIGTERM (a certify run
+still writes its report).
 """
 
 from __future__ import annotations
@@ -11,19 +12,18 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from conformance import __version__, interrupt
+from conformance import __version__, exit_codes, interrupt
 from conformance.errors import ConformanceError
 
 # Each module in conformance/commands/ defines NAME, HELP, add_arguments(parser) and run(args).
 COMMAND_MODULES = (
     "certify", "verify", "report", "scan", "sim", "init", "doctor", "catalogue_list", "keygen",
-    "package",
+    "package", "load",
 )
 
-EXIT_OK = 0
-EXIT_BLOCKED = 1
-EXIT_HARNESS = 2
-EXIT_INTERRUPTED = 130  # SIGINT; 143 for SIGTERM (128 + the signal), as shells report them
+EXIT_OK = exit_codes.OK
+EXIT_BLOCKED = exit_codes.BLOCKED
+EXIT_HARNESS = exit_codes.HARNESS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,4 +61,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_HARNESS
     except KeyboardInterrupt:
         print("zeropools-conformance: interrupted", file=sys.stderr)
-        return interrupt.exit_code() or EXIT_INTERRUPTED
+        return interrupt.exit_code() or exit_codes.interrupted("SIGINT")

@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from conformance import exit_codes
+
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
-# Exit codes of an interrupted run, as shells report a death by that signal (128 + n).
-EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 _groups: set[int] = set()
 _lock = threading.Lock()
@@ -51,7 +51,7 @@ def received_name() -> str:
 def exit_code() -> int | None:
     """The exit code an interrupted run ends with (None when not interrupted)."""
     first = received()
-    return None if first is None else EXIT_INTERRUPTED.get(signal.Signals(first), 130)
+    return None if first is None else exit_codes.interrupted(signal.Signals(first).name)
 
 
 def _kill_groups() -> None:
@@ -67,7 +67,7 @@ def _kill_groups() -> None:
 def _handler(signum: int, frame: FrameType | None) -> None:
     if _received:
         _kill_groups()
-        os._exit(EXIT_INTERRUPTED.get(signal.Signals(_received[0]), 130))
+        os._exit(exit_codes.interrupted(signal.Signals(_received[0]).name))
     _received.append(signum)
     raise KeyboardInterrupt(f"interrupted by {signal.Signals(signum).name}")
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from conformance import exit_codes
 from conformance.checks.preflight import PreflightResult, StepReport, run_preflight
 from conformance.commands.init import placeholder_problems
 from conformance.driver.manifest import (
@@ -35,7 +36,7 @@ from conformance.runner import stopped_run
 NAME = "doctor"
 HELP = ("Validate a partner manifest and walk its happy path once against a fresh simulator, "
         "showing each request, answer and mapping read, and what to fix.")
-EXIT_OK, EXIT_BROKEN, EXIT_CANNOT_RUN = 0, 1, 2
+EXIT_OK, EXIT_BROKEN, EXIT_CANNOT_RUN = exit_codes.OK, exit_codes.BLOCKED, exit_codes.HARNESS
 _MAX_LOG_LINES = 12
 
 

@@ -9,6 +9,7 @@ import re
 import sys
 from pathlib import Path
 
+from conformance import exit_codes
 from conformance.errors import ScanInputError
 from conformance.scan.artefacts import Artefact, Kind, load_paths
 from conformance.scan.crawl import CrawlLimits, crawl
@@ -33,9 +34,9 @@ Exit status: 0 nothing found, 1 a secret or provider key was found, 2 bad input 
 incomplete scan (a limit was hit, an archive bound such as a zip bomb, or a referenced
 artefact could not be fetched).
 """
-EXIT_CLEAN = 0
-EXIT_FOUND = 1
-EXIT_BAD_INPUT = 2
+EXIT_CLEAN = exit_codes.OK
+EXIT_FOUND = exit_codes.BLOCKED
+EXIT_BAD_INPUT = exit_codes.HARNESS
 _LABEL = re.compile(r"^[A-Za-z0-9_-]+$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

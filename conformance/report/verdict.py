@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from conformance import exit_codes
 from conformance.catalogue import QUESTIONS, SCENARIOS_BY_ID, Answer, Question, scenarios_for
 from conformance.results import RunResult, ScenarioResult, SkipKind, Status, Waiver
 
@@ -57,11 +58,9 @@ RULES: tuple[str, ...] = (
     "the run was interrupted by SIGINT / SIGTERM.",
 )
 
-EXIT_READY = 0
-EXIT_BLOCKED = 1
-EXIT_HARNESS = 2
-# An interrupted run exits as a shell reports a death by that signal (128 + n).
-EXIT_INTERRUPTED = {"SIGINT": 130, "SIGTERM": 143}
+EXIT_READY = exit_codes.OK
+EXIT_BLOCKED = exit_codes.BLOCKED
+EXIT_HARNESS = exit_codes.HARNESS
 
 
 class Decision(StrEnum):
@@ -145,7 +144,7 @@ class Verdict:
         if self.ready:
             return EXIT_READY
         if self.interrupted:
-            return EXIT_INTERRUPTED.get(self.interrupted, EXIT_INTERRUPTED["SIGINT"])
+            return exit_codes.interrupted(self.interrupted)
         return EXIT_HARNESS if self.undecided else EXIT_BLOCKED
 
     def scenario(self, scenario_id: str) -> ScenarioVerdict | None:
