@@ -12,29 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from conformance.driver.manifest import ProviderSpec
 from conformance.errors import PartnerGarbage
+from conformance.money import to_decimal
 
 MAX_EXPONENT = 18  # as the manifest schema's provider.ledger.exponent
 
-
-def to_decimal(value: object) -> Decimal | None:
-    """A ledger amount as Decimal (strings, ints, or JSON numbers read exactly); None if not one."""
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        # A float here means the answer was parsed lossily: JSON numbers arrive as Decimal.
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if not isinstance(value, int | str):
-        return None
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

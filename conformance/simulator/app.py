@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from conformance.money import format_money
 from conformance.simulator import ids
 from conformance.simulator.clock import parse_iso
 from conformance.simulator.errors import ApiError, envelope_bytes, invalid
 from conformance.simulator.faults import FaultSpec
 from conformance.simulator.idempotency import StoredReply, fingerprint
-from conformance.simulator.models import SIDES, TRADE_STATUSES, JournalEntry, Partner, money
+from conformance.simulator.models import SIDES, TRADE_STATUSES, JournalEntry, Partner
 
 if TYPE_CHECKING:
     from conformance.simulator.runtime import Core
@@ -210,7 +211,7 @@ class PartnerApi:
             balance = self.store.balances[partner.id]
         return json_response(200, {
             "poolId": pool.id, "available": pool.available, "currency": "EUR",
-            "balance": money(balance, 2) if partner.balance_gate else None,
+            "balance": format_money(balance, 2) if partner.balance_gate else None,
             "tier": partner.tier, "allowedPools": list(partner.allowed_pools),
         })
 
@@ -340,7 +341,7 @@ class PartnerApi:
         page = entries[:limit]
         has_more = len(entries) > limit
         return json_response(200, {
-            "currency": "EUR", "available": money(available, 2),
+            "currency": "EUR", "available": format_money(available, 2),
             "entries": [e.to_json() for e in page], "hasMore": has_more,
             "nextCursor": page[-1].id if has_more else None,
         })

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from conformance.money import format_money
 from conformance.simulator.clock import iso
 
 Side = Literal["on_ramp", "off_ramp"]
@@ -22,10 +23,6 @@ TERMINAL_EVENT_TYPES: dict[str, str] = {
     "released": "pool.transaction.released",
 }
 
-
-def money(value: Decimal, places: int = 2) -> str:
-    """A decimal string with a fixed number of places."""
-    return str(value.quantize(Decimal(1).scaleb(-places)))
 
 
 # The crypto networks the 0Pools docs name (capabilities.supportedNetworks draws from these).
@@ -162,8 +159,8 @@ class Quote:
             "status": self.status_at(now),
             "fiatCurrency": self.fiat_currency,
             "cryptoCurrency": self.crypto_currency,
-            "fiatAmount": money(self.fiat_amount, 2),
-            "cryptoAmount": money(self.crypto_amount, 6),
+            "fiatAmount": format_money(self.fiat_amount, 2),
+            "cryptoAmount": format_money(self.crypto_amount, 6),
             "rate": str(self.rate),
             "spreadBps": self.spread_bps,
             "feeBps": self.fee_bps,
@@ -211,8 +208,8 @@ class Trade:
             "status": self.status,
             "fiatCurrency": self.fiat_currency,
             "cryptoCurrency": self.crypto_currency,
-            "fiatAmount": money(self.fiat_amount, 2),
-            "cryptoAmount": money(self.crypto_amount, 6),
+            "fiatAmount": format_money(self.fiat_amount, 2),
+            "cryptoAmount": format_money(self.crypto_amount, 6),
             "rate": str(self.rate),
             "cryptoNetwork": self.crypto_network,
             "destAddress": self.dest_address,
@@ -239,12 +236,12 @@ class LedgerEntry:
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "delta": money(self.delta, 2),
+            "delta": format_money(self.delta, 2),
             "reason": self.reason,
             "ref": self.ref,
             "transactId": self.transact_id,
             "currency": self.currency,
-            "balanceAfter": money(self.balance_after, 2),
+            "balanceAfter": format_money(self.balance_after, 2),
             "createdAt": iso(self.created_at),
         }
 
@@ -275,8 +272,8 @@ class WebhookEvent:
                 "quoteId": self.quote_id,
                 "poolId": self.pool_id,
                 "status": self.status,
-                "fiatAmount": money(self.fiat_amount, 2),
-                "cryptoAmount": money(self.crypto_amount, 6),
+                "fiatAmount": format_money(self.fiat_amount, 2),
+                "cryptoAmount": format_money(self.crypto_amount, 6),
                 "ledgerRef": self.ledger_ref,
             },
         }

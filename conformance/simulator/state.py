@@ -18,6 +18,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
 from conformance.errors import ControlError
+from conformance.money import CENT, format_money
 from conformance.redact import Redactor
 from conformance.simulator import ids
 from conformance.simulator.clock import Clock
@@ -34,7 +35,6 @@ from conformance.simulator.models import (
     Quote,
     Trade,
     WebhookEvent,
-    money,
 )
 from conformance.simulator.settings import (
     TIERS,
@@ -51,7 +51,6 @@ QUOTE_FIELDS = frozenset(
      "fiatCurrency", "cryptoCurrency"}
 )
 RATE_PLACES = Decimal("0.000001")
-CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
 BPS = Decimal(10000)
 
@@ -379,8 +378,8 @@ class Store:
                 return QuoteAnswer(quote=None, notes=notes, body={
                     "available": True, "type": "indicative", "executable": False,
                     "poolId": pool.id, "side": side, "fiatCurrency": pool.fiat_currency,
-                    "cryptoCurrency": pool.crypto_currency, "fiatAmount": money(fiat, 2),
-                    "cryptoAmount": money(crypto, 6), "rate": str(rate),
+                    "cryptoCurrency": pool.crypto_currency, "fiatAmount": format_money(fiat, 2),
+                    "cryptoAmount": format_money(crypto, 6), "rate": str(rate),
                     "spreadBps": partner.spread_bps, "feeBps": partner.fee_bps,
                     "totalBps": total, "cryptoNetwork": network,
                     "minOrderUsdt": str(partner.min_order_usdt),

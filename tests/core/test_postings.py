@@ -11,8 +11,9 @@ import pytest
 
 from conformance.checks.recon import reconcile
 from conformance.driver.manifest import LedgerSpec, ProviderSpec
-from conformance.driver.postings import Posting, read_posting, to_decimal
+from conformance.driver.postings import Posting, read_posting
 from conformance.errors import PartnerGarbage
+from conformance.money import to_decimal
 from conformance.simulator.models import Trade
 
 
