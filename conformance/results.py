@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from conformance.evidence import Evidence
 from conformance.findings import Finding
+from conformance.load.results import LoadResult
 
 
 class Status(StrEnum):
@@ -75,3 +76,5 @@ class RunResult:
     partial: bool = False
     # What the partner printed while it started (or why it never came up), redacted.
     partner_log: str = ""
+    # A load run's measurements (the report's ``load`` section); None for a certify run.
+    load: LoadResult | None = None
