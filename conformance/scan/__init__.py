@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from conformance.errors import CanaryError, ScanInputError
 from conformance.scan.archives import ArchiveLimits, Unpacker, expanded
-from conformance.scan.artefacts import Artefact, Collected, Kind, load_paths, with_derived
+from conformance.scan.artefacts import Artefact, Collected, Kind, with_derived
 from conformance.scan.encodings import Canary
+from conformance.scan.files import load_paths
 from conformance.scan.secrets import RULES, Rule, SecretFinding, SecretScanner, scan_artefacts
 
 __all__ = [
