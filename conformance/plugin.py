@@ -18,17 +18,21 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance._util import parse_env_pairs
+from conformance.outcomes import Outcome, OutcomeCollector
 from conformance.results import ScenarioResult, SkipKind, Status
 
 if TYPE_CHECKING:
-    from conformance.checks.browser import BrowserLog, WebContext
+    from conformance.checks.page_requests import BrowserLog
     from conformance.checks.provider import Provider
+    from conformance.checks.scenario_recorder import ScenarioRecorder
+    from conformance.checks.web_context import WebContext
     from conformance.driver.actions import Actions
     from conformance.driver.driver import Driver
     from conformance.driver.manifest import Manifest
     from conformance.driver.partner import PartnerProcess
     from conformance.driver.recorder import EvidenceRecorder
     from conformance.redact import Redactor
+    from conformance.simulator import Simulator
 
 OPTION_PARTNER = "--partner"
 OPTION_PARTNER_ENV = "--partner-env"
@@ -37,29 +41,20 @@ MARKER = "threat"
 
 
 @dataclass(slots=True)
-class Outcome:
-    """One test item's result, kept until the session ends."""
-
-    scenario_id: str
-    result: ScenarioResult
-
-
-@dataclass(slots=True)
 class PluginState:
     """Everything the plugin keeps for a session (in the config stash, not in globals)."""
 
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    # Each test item's outcome, each scenario's result (read by certify and the session end).
+    collector: OutcomeCollector = field(default_factory=OutcomeCollector)
     harness_errors: list[str] = field(default_factory=list)
     startup_log: str = ""  # what the partner printed while it started (or why it died)
-    # The pytest route: scenario id → the node ids selected to run it.
-    selected: dict[str, list[str]] = field(default_factory=dict)
     summary: list[str] = field(default_factory=list)  # the verdict, for the terminal
     redactor: Redactor | None = None
     previous_handlers: Any = None
 
 
 STATE_KEY = pytest.StashKey[PluginState]()
-RECORDER_KEY = pytest.StashKey["EvidenceRecorder"]()
+RECORDER_KEY = pytest.StashKey["ScenarioRecorder"]()
 # The session's running partner (once started), and where its log stood when a test began.
 PARTNER_KEY = pytest.StashKey["RunningPartner"]()
 LOG_MARK_KEY = pytest.StashKey[int]()
@@ -192,7 +187,9 @@ def conformance_redactor(pytestconfig: pytest.Config) -> Redactor:
 
 
 @pytest.fixture(scope="session")
-def simulator(conformance_manifest: Manifest, conformance_redactor: Redactor) -> Iterator[Any]:
+def simulator(
+    conformance_manifest: Manifest, conformance_redactor: Redactor
+) -> Iterator[Simulator]:
     """The simulated provider, one per session, on 127.0.0.1."""
     from conformance.simulator import Simulator, SimulatorSettings
 
@@ -218,7 +215,7 @@ class RunningPartner:
 @pytest.fixture(scope="session")
 def partner(
     request: pytest.FixtureRequest,
-    simulator: Any,
+    simulator: Simulator,
     conformance_manifest: Manifest,
     conformance_redactor: Redactor,
 ) -> Iterator[RunningPartner]:
@@ -252,12 +249,12 @@ def partner(
 
 
 @pytest.fixture
-def evidence(request: pytest.FixtureRequest, conformance_redactor: Redactor) -> EvidenceRecorder:
+def evidence(request: pytest.FixtureRequest, conformance_redactor: Redactor) -> ScenarioRecorder:
     """The evidence recorder of this scenario (its id comes from the ``threat`` marker)."""
-    from conformance.driver.recorder import EvidenceRecorder
+    from conformance.checks.scenario_recorder import ScenarioRecorder
 
     scenario_id = threat_id(request.node) or request.node.name
-    recorder = EvidenceRecorder(scenario_id, redactor=conformance_redactor)
+    recorder = ScenarioRecorder(scenario_id, redactor=conformance_redactor)
     request.node.stash[RECORDER_KEY] = recorder
     return recorder
 
@@ -296,7 +293,7 @@ def conformance_out_dir(pytestconfig: pytest.Config) -> Path | None:
 @pytest.fixture(scope="session")
 def browser_log() -> BrowserLog:
     """Every request every browser scenario of the session made."""
-    from conformance.checks.browser import BrowserLog
+    from conformance.checks.page_requests import BrowserLog
 
     return BrowserLog()
 
@@ -304,9 +301,52 @@ def browser_log() -> BrowserLog:
 @pytest.fixture
 def web(request: pytest.FixtureRequest) -> WebContext:
     """A browser scenario's context; skipped as not applicable without a [web] section."""
-    from conformance.checks.browser import web_context
+    return _web_context(request, need_web=True)
 
-    return web_context(request)
+
+@pytest.fixture
+def client_side(request: pytest.FixtureRequest) -> WebContext:
+    """What a client can see: [web] pages or declared [artefacts]; skipped without either."""
+    return _web_context(request, need_web=False)
+
+
+def _web_context(request: pytest.FixtureRequest, *, need_web: bool) -> WebContext:
+    """The context from the session's fixtures; the skip comes before the partner starts."""
+    from conformance.checks.web_context import WebContext
+    from conformance.errors import PartnerUnreachable
+    from conformance.outcomes import NO_WEB_PAGES
+
+    manifest: Manifest = request.getfixturevalue("conformance_manifest")
+    if need_web and manifest.web is None:
+        pytest.skip(NO_WEB_PAGES)
+    if manifest.web is None and manifest.artefacts is None:
+        pytest.skip("the manifest declares neither [web] pages nor [artefacts] to scan")
+    partner: RunningPartner = request.getfixturevalue("partner")
+    dead = partner.process.exit_reason()
+    if dead:
+        raise PartnerUnreachable(
+            f"the partner is not running ({dead}); log tail:\n" + partner.process.log_tail(20)
+        )
+    simulator: Simulator = request.getfixturevalue("simulator")
+    report_dir: Path | None = request.getfixturevalue("conformance_out_dir")
+    if report_dir is not None:
+        screenshot_dir, inside = report_dir / "screenshots", True
+    else:
+        screenshot_dir, inside = request.getfixturevalue("tmp_path") / "screenshots", False
+    issued = simulator.control.partner(partner.partner_id)
+    return WebContext(
+        manifest=manifest,
+        base_url=partner.process.base_url,
+        provider_url=simulator.base_url,
+        provider=request.getfixturevalue("provider"),
+        evidence=request.getfixturevalue("evidence"),
+        log=request.getfixturevalue("browser_log"),
+        screenshot_dir=screenshot_dir,
+        in_report_dir=inside,
+        report_dir=report_dir,
+        secrets={"secret_key": issued.secret_key, "webhook_secret": issued.webhook_secret},
+        http=partner.actions.http,
+    )
 
 
 # -- outcomes ------------------------------------------------------------------------------
@@ -346,11 +386,9 @@ def pytest_runtest_makereport(
     scenario_id = threat_id(item)
     if scenario_id is None:
         return report
-    outcomes = state(item.config).outcomes
-    previous = outcomes.get(item.nodeid)
     result = _result(item, call, report, scenario_id)
-    if result is not None and (previous is None or _worse(result, previous.result)):
-        outcomes[item.nodeid] = Outcome(scenario_id=scenario_id, result=result)
+    if result is not None:
+        state(item.config).collector.record(item.nodeid, scenario_id, result)
     if result is not None and report.when == "call" and report.passed and result.status in (
         Status.FAIL,
         Status.ERROR,
@@ -361,11 +399,12 @@ def pytest_runtest_makereport(
     return report
 
 
-_RANK = {Status.SKIPPED: 0, Status.PASS: 1, Status.ERROR: 2, Status.FAIL: 3, Status.WAIVED: 0}
-
-
-def _worse(new: ScenarioResult, old: ScenarioResult) -> bool:
-    return _RANK[new.status] > _RANK[old.status]
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """A test item ended: its scenario gets its result once all its items have."""
+    ran = yield
+    state(item.config).collector.finished(item.nodeid)
+    return ran
 
 
 def declared_observations(item: pytest.Item) -> tuple[str, ...] | None:
@@ -381,12 +420,12 @@ def _result(
     item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, scenario_id: str
 ) -> ScenarioResult | None:
     """The plugin decides: findings → fail; no decisive evidence or a harness error → error."""
-    from conformance.driver.recorder import EvidenceRecorder, reason_line
+    from conformance.checks.scenario_recorder import ScenarioRecorder, reason_line
     from conformance.findings import Finding
 
     recorder = item.stash.get(RECORDER_KEY, None)
     if recorder is None:
-        recorder = EvidenceRecorder(scenario_id, redactor=_redactor(item))
+        recorder = ScenarioRecorder(scenario_id, redactor=_redactor(item))
     recorder.partner_log = _partner_log(item) or recorder.partner_log
     evidence = recorder.evidence()
     duration = time.monotonic() - item.stash.get(STARTED_KEY, time.monotonic())
@@ -460,11 +499,11 @@ def _redactor(item: pytest.Item) -> Redactor:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Remember which scenarios this session selected (after -k, -m and file arguments)."""
-    selected = state(session.config).selected
+    collector = state(session.config).collector
     for item in session.items:
         scenario_id = threat_id(item)
         if scenario_id is not None:
-            selected.setdefault(scenario_id, []).append(item.nodeid)
+            collector.select(scenario_id, item.nodeid)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -482,7 +521,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The pytest route: write the same report set as certify; the verdict sets the exit."""
     config = session.config
     plugin_state = state(config)
-    if config.stash.get(RUNNER_KEY, False) or not plugin_state.selected:
+    if config.stash.get(RUNNER_KEY, False) or not plugin_state.collector.selected:
         return
     from conformance import interrupt
 
@@ -507,22 +546,17 @@ def _write_session_report(session: pytest.Session, exitstatus: int) -> tuple[Pat
     from conformance import interrupt
     from conformance.catalogue import SCENARIOS
     from conformance.driver.manifest import load_manifest
+    from conformance.outcomes import assemble
     from conformance.redact import Redactor
     from conformance.report import write_report
     from conformance.report.sarif import scanner_logs
     from conformance.report.verdict import summary_lines
-    from conformance.runner import assemble, combine
 
     config = session.config
     plugin_state = state(config)
     manifest = load_manifest(config.getoption(OPTION_PARTNER) or default_manifest_path())
-    outcomes = plugin_state.outcomes
-    done = {
-        scenario_id: combine(scenario_id, [outcomes[n].result for n in nodeids])
-        for scenario_id, nodeids in plugin_state.selected.items()
-        if all(n in outcomes for n in nodeids)
-    }
-    chosen = tuple(s for s in SCENARIOS if s.id in plugin_state.selected)
+    collector = plugin_state.collector
+    chosen = tuple(s for s in SCENARIOS if s.id in collector.selected)
     interrupted = ""
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         interrupted = interrupt.received_name() or "SIGINT"
@@ -531,8 +565,8 @@ def _write_session_report(session: pytest.Session, exitstatus: int) -> tuple[Pat
         loaded=manifest,
         chosen=chosen,
         runnable=[s.id for s in chosen],
-        done=done,
-        collected=list(plugin_state.selected),
+        done=collector.done,
+        collected=list(collector.selected),
         waived={},  # waived scenarios run: the verdict shows them waived, with what they did
         started_at=started.replace(microsecond=0),
         duration_s=time.time() - started.timestamp(),
@@ -562,4 +596,4 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 def item_results(config: pytest.Config) -> dict[str, Outcome]:
     """The results recorded so far, by test node id."""
-    return state(config).outcomes
+    return state(config).collector.items

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from conformance import __version__, interrupt
-from conformance.catalogue import CATALOGUE_VERSION, SCENARIOS, SCENARIOS_BY_ID, ScenarioSpec
+from conformance import interrupt
+from conformance.catalogue import SCENARIOS, SCENARIOS_BY_ID, ScenarioSpec
 from conformance.errors import ConformanceError
+from conformance.outcomes import OutcomeCollector, Progress, applicable, assemble
 from conformance.plugin import (
     OPTION_OUT,
     OPTION_PARTNER,
@@ -22,7 +23,6 @@ from conformance.plugin import (
     SHARED_REDACTOR_KEY,
     bundled_fixtures,
     default_manifest_path,
-    item_results,
     state,
     threat_id,
 )
@@ -30,10 +30,7 @@ from conformance.redact import Redactor
 
 if TYPE_CHECKING:
     from conformance.driver.manifest import Manifest
-from conformance.results import RunResult, ScenarioResult, SkipKind, Status
-
-Progress = Callable[[ScenarioResult], None]
-_RANK = {Status.FAIL: 4, Status.ERROR: 3, Status.PASS: 2, Status.SKIPPED: 1, Status.WAIVED: 0}
+from conformance.results import RunResult, ScenarioResult, Status
 
 
 def scenarios_dir() -> Path:
@@ -59,45 +56,19 @@ def select(only: Sequence[str], skip: Sequence[str]) -> tuple[ScenarioSpec, ...]
     return tuple(s for s in SCENARIOS if (not only or matches(s, only)) and not matches(s, skip))
 
 
-def combine(scenario_id: str, results: Sequence[ScenarioResult]) -> ScenarioResult:
-    """One result per scenario from its test items: the worst status decides."""
-    if len(results) == 1:
-        return results[0]
-    worst = max(results, key=lambda r: _RANK[r.status])
-    reasons = "; ".join(r.reason for r in results if r.status == worst.status and r.reason)
-    steps = tuple(s for r in results for s in r.evidence.steps)
-    return ScenarioResult(
-        scenario_id=scenario_id,
-        status=worst.status,
-        reason=reasons,
-        duration_s=round(sum(r.duration_s for r in results), 3),
-        findings=tuple(f for r in results for f in r.findings),
-        evidence=type(worst.evidence)(
-            steps=steps,
-            ids=worst.evidence.ids,
-            journal=worst.evidence.journal,
-            screenshots=tuple(s for r in results for s in r.evidence.screenshots),
-            partner_log=worst.evidence.partner_log,
-            tables=worst.evidence.tables,
-        ),
-        skip_kind=worst.skip_kind,
-    )
-
-
-class _Collector:
-    """A pytest plugin object: deselects what was not chosen and reports scenarios as they end."""
+class _Selection:
+    """A pytest plugin object: deselects what was not chosen; certify writes the report."""
 
     def __init__(self, chosen: set[str], progress: Progress | None) -> None:
         self.chosen = chosen
         self.progress = progress
-        self.items: dict[str, list[str]] = {}
-        self.done: dict[str, ScenarioResult] = {}
         self.config: pytest.Config | None = None
         self.redactor: Redactor | None = None
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self.config = config
         config.stash[RUNNER_KEY] = True  # certify writes the report, not the session end
+        state(config).collector.progress = self.progress
         if self.redactor is not None:
             config.stash[SHARED_REDACTOR_KEY] = self.redactor
 
@@ -105,29 +76,13 @@ class _Collector:
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        keep, drop = [], []
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
         for item in items:
-            scenario_id = threat_id(item)
-            if scenario_id in self.chosen:
-                keep.append(item)
-                self.items.setdefault(scenario_id, []).append(item.nodeid)
-            else:
-                drop.append(item)
+            (keep if threat_id(item) in self.chosen else drop).append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
-
-    def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        assert self.config is not None
-        outcomes = item_results(self.config)
-        for scenario_id, nodeids in self.items.items():
-            if scenario_id in self.done or nodeid not in nodeids:
-                continue
-            if all(n in outcomes for n in nodeids):
-                result = combine(scenario_id, [outcomes[n].result for n in nodeids])
-                self.done[scenario_id] = result
-                if self.progress is not None:
-                    self.progress(result)
 
 
 def run_catalogue(
@@ -161,13 +116,11 @@ def run_catalogue(
     started_at = datetime.now(UTC).replace(microsecond=0)
     waived = {w.target: w.reason for w in loaded.waivers if w.in_force(started_at.date())}
     runnable = {
-        s.id
-        for s in chosen_specs
-        if not (s.browser and loaded.web is None) and (run_waived or s.id not in waived)
+        s.id for s in chosen_specs if applicable(s, loaded) and (run_waived or s.id not in waived)
     }
     clock = time.monotonic()
-    collector = _Collector(runnable, progress)
-    collector.redactor = redactor
+    selection = _Selection(runnable, progress)
+    selection.redactor = redactor
     args = [
         str(scenarios_dir()),
         "-p",
@@ -188,12 +141,14 @@ def run_catalogue(
     harness_errors: list[str] = []
     interrupted = ""
     partner_log = ""
+    collector = OutcomeCollector()
     if runnable:
-        exit_code = pytest.main(args, plugins=[collector])
-        config = collector.config
+        exit_code = pytest.main(args, plugins=[selection])
+        config = selection.config
         if config is not None:
             harness_errors.extend(state(config).harness_errors)
             partner_log = state(config).startup_log
+            collector = state(config).collector
         if exit_code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             harness_errors.append(f"pytest could not run the scenarios (exit {int(exit_code)})")
         if exit_code == pytest.ExitCode.INTERRUPTED:
@@ -203,7 +158,7 @@ def run_catalogue(
         chosen=chosen_specs,
         runnable=runnable,
         done=collector.done,
-        collected=collector.items,
+        collected=collector.selected,
         waived=waived if not run_waived else {},
         started_at=started_at,
         duration_s=time.monotonic() - clock,
@@ -227,7 +182,7 @@ def stopped_run(
     """A run that stopped before its scenarios ran: every chosen one is ``error`` with
     ``reason`` (a failed preflight, a cancelled run)."""
     chosen = select(only or (), skip or ())
-    runnable = [s.id for s in chosen if not (s.browser and loaded.web is None)]
+    runnable = [s.id for s in chosen if applicable(s, loaded)]
     waived = {w.target: w.reason for w in loaded.waivers if w.in_force(started_at.date())}
     return assemble(
         loaded=loaded,
@@ -244,77 +199,3 @@ def stopped_run(
         harness_errors=(harness_error,) if harness_error else (),
         interrupted=interrupted,
     )
-
-
-def assemble(
-    *,
-    loaded: Manifest,
-    chosen: Sequence[ScenarioSpec],
-    runnable: Collection[str],
-    done: Mapping[str, ScenarioResult],
-    collected: Collection[str],
-    waived: Mapping[str, str],
-    started_at: datetime,
-    duration_s: float,
-    harness_errors: Sequence[str] = (),
-    interrupted: str = "",
-    partner_log: str = "",
-) -> RunResult:
-    """Outcomes → one :class:`RunResult` with a row for every catalogue scenario.
-
-    The one path from test outcomes to a run, for ``certify`` (the runner) and the pytest
-    route (the plugin's session end), so the two can never disagree. ``waived`` holds the
-    scenarios not run because a waiver in force covers them; ``collected`` the scenarios
-    whose tests were collected (a collected scenario without a result did not finish).
-    """
-    results: list[ScenarioResult] = []
-    for spec in SCENARIOS:
-        if spec.id in waived and spec in chosen:
-            results.append(
-                ScenarioResult(
-                    scenario_id=spec.id,
-                    status=Status.WAIVED,
-                    reason=f"waived by the manifest: {waived[spec.id]}",
-                )
-            )
-        elif spec not in chosen:
-            results.append(ScenarioResult(
-                scenario_id=spec.id, status=Status.SKIPPED, skip_kind=SkipKind.DESELECTED,
-                reason="not selected for this run",
-            ))
-        elif spec.id not in runnable:
-            results.append(ScenarioResult(
-                scenario_id=spec.id, status=Status.SKIPPED, skip_kind=SkipKind.NOT_APPLICABLE,
-                reason="browser scenario: the manifest declares no [web] pages",
-            ))
-        elif spec.id in done:
-            results.append(done[spec.id])
-        else:
-            if interrupted:
-                reason = f"run interrupted by {interrupted} before this scenario finished"
-            elif spec.id in collected:
-                reason = "harness error: the scenario's tests did not all report"
-            else:
-                reason = "harness error: no scenario test is installed for this id"
-            results.append(ScenarioResult(scenario_id=spec.id, status=Status.ERROR, reason=reason))
-    return RunResult(
-        harness_version=__version__,
-        catalogue_version=CATALOGUE_VERSION,
-        partner_name=loaded.name,
-        started_at=started_at.isoformat(),
-        finished_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
-        duration_s=round(duration_s, 3),
-        scenarios=tuple(results),
-        waivers=loaded.waivers,
-        harness_errors=tuple(harness_errors),
-        interrupted=interrupted,
-        partial=len(chosen) < len(SCENARIOS),
-        partner_log=partner_log,
-    )
-
-
-def summary_line(result: RunResult) -> str:
-    counts: dict[str, int] = {}
-    for r in result.scenarios:
-        counts[r.status.value] = counts.get(r.status.value, 0) + 1
-    return ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))

@@ -8,13 +8,16 @@ from typing import Any
 import pytest
 
 from conformance.checks import named
-from conformance.checks.browser import QuotePage, WebContext, record_requests, until
 from conformance.checks.concurrently import run_concurrently
 from conformance.checks.observe import GOING, NO, Snapshot, observe
+from conformance.checks.page_requests import record_requests
 from conformance.checks.provider import Provider, body_quote_id
+from conformance.checks.quote_page import QuotePage
+from conformance.checks.scenario_recorder import ScenarioRecorder
 from conformance.checks.steps import Order, fresh_order, require_trade
+from conformance.checks.waits import until
+from conformance.checks.web_context import WebContext
 from conformance.driver.driver import Driver
-from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
 from conformance.errors import CannotArrange
 from conformance.findings import Severity
@@ -34,7 +37,7 @@ def _new_trades(provider: Provider, before: set[str]) -> list[Any]:
 
 
 def _concurrent_accepts(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder, order: Order, clicks: int
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder, order: Order, clicks: int
 ) -> None:
     timings = Timings.of(driver.manifest)
     before = {t.id for t in provider.trades()}
@@ -85,7 +88,7 @@ def _concurrent_accepts(
     observes=("exactly_one_trade", "accept_answers"),
 )
 def test_concurrent_accepts_make_one_trade(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     for clicks in (2, 8):
         order = fresh_order(driver, provider)
@@ -93,7 +96,7 @@ def test_concurrent_accepts_make_one_trade(
         _concurrent_accepts(driver, provider, evidence, order, clicks)
 
 
-def _retry_after_reset(driver: Driver, provider: Provider, evidence: EvidenceRecorder) -> None:
+def _retry_after_reset(driver: Driver, provider: Provider, evidence: ScenarioRecorder) -> None:
     timings = Timings.of(driver.manifest)
     order = fresh_order(driver, provider)
     before = {t.id for t in provider.trades()}
@@ -143,14 +146,14 @@ def _retry_after_reset(driver: Driver, provider: Provider, evidence: EvidenceRec
     observes=("one_key_per_quote", "exactly_one_trade", "order_on_trade"),
 )
 def test_lost_answer_is_retried_with_same_key(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     _retry_after_reset(driver, provider, evidence)
 
 
 @pytest.mark.threat("duplicates.key_stability", question="RQ3", observes=("one_key_per_quote",))
 def test_one_key_and_body_per_quote(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     # Drive the cases where keys drift: a plain accept, a repeated accept, a lost answer.
     order = fresh_order(driver, provider)
@@ -158,7 +161,7 @@ def test_one_key_and_body_per_quote(
     driver.accept(order.order_ref, account=order.account)
     require_trade(driver, provider, order)
     _retry_after_reset(
-        driver, provider, EvidenceRecorder(evidence.scenario_id, redactor=evidence.redactor)
+        driver, provider, ScenarioRecorder(evidence.scenario_id, redactor=evidence.redactor)
     )
     by_quote: dict[str, list[Any]] = defaultdict(list)
     for entry in provider.transacts(since=0):
@@ -182,7 +185,7 @@ def test_one_key_and_body_per_quote(
     observes=("no_server_error", "not_reported_done"),
 )
 def test_conflict_is_not_success(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     order = fresh_order(driver, provider)
     provider.fault(

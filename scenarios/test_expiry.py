@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from conformance.checks import named
-from conformance.checks.browser import QuotePage, WebContext, record_requests, until
+from conformance.checks.page_requests import record_requests
 from conformance.checks.provider import Provider
+from conformance.checks.quote_page import QuotePage
+from conformance.checks.scenario_recorder import ScenarioRecorder
 from conformance.checks.steps import Order, accept_and_observe, fresh_order, wait_past_expiry
+from conformance.checks.waits import until
+from conformance.checks.web_context import WebContext
 from conformance.driver.driver import Driver
-from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
 from conformance.errors import CannotArrange
 
@@ -23,7 +26,7 @@ FIX_NO_TRANSACT = (
 def _executes(
     driver: Driver,
     provider: Provider,
-    evidence: EvidenceRecorder,
+    evidence: ScenarioRecorder,
     order: Order,
     *,
     control: bool = False,
@@ -52,7 +55,7 @@ def _executes(
 
 
 def _refuses_expired(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder, order: Order
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder, order: Order
 ) -> None:
     timings = Timings.of(driver.manifest)
     wait_past_expiry(provider, order, timings=timings)
@@ -74,7 +77,7 @@ def _refuses_expired(
 
 
 def _inside_then_after(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder, *, control: bool
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder, *, control: bool
 ) -> None:
     """An active quote executes, then an expired one is refused. The short-lived quote is
     made first, so its wait past expiresAt overlaps the active one's execution."""
@@ -91,7 +94,7 @@ def _inside_then_after(
     observes=("executed", "refused", "nothing_reached_provider"),
 )
 def test_backend_refuses_expired_quote(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     # The executed active quote is the positive control: a refusal then means expiry.
     _inside_then_after(driver, provider, evidence, control=True)
@@ -103,7 +106,7 @@ def test_backend_refuses_expired_quote(
     observes=("executed", "refused", "nothing_reached_provider"),
 )
 def test_accept_inside_window_and_refuse_after(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     # Here executing the active quote is the requirement itself (overcautious expiry fails).
     _inside_then_after(driver, provider, evidence, control=False)

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
 
 from conformance.checks import named
-from conformance.checks.observe import GOING, Observation, Snapshot, eventually, observe
+from conformance.checks.observe import GOING, Observation, Snapshot, observe
 from conformance.checks.provider import Provider
+from conformance.checks.scenario_recorder import ScenarioRecorder
 from conformance.checks.steps import (
     Order,
     accept_and_observe,
     fresh_order,
     wait_for_state,
 )
+from conformance.checks.waits import eventually
 from conformance.driver.actions import Answer
 from conformance.driver.driver import Driver, new_account
-from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
 from conformance.money import format_money
 
@@ -41,7 +43,7 @@ def _order_state(driver: Driver, account: str, answer: Answer) -> Observation | 
 def _refused_before_quote(
     driver: Driver,
     provider: Provider,
-    evidence: EvidenceRecorder,
+    evidence: ScenarioRecorder,
     cases: list[tuple[str, str, str | None]],
     *,
     fix: str,
@@ -72,7 +74,7 @@ def _refused_before_quote(
     observes=("quotes_ordinary", "refused", "nothing_reached_provider"),
 )
 def test_amounts_far_outside_limits(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     partner = provider.partner()
     low = format_money(Decimal(partner.min_order_usdt) / LIMIT_FACTOR)
@@ -94,7 +96,7 @@ def test_amounts_far_outside_limits(
     observes=("quotes_ordinary", "refused", "nothing_reached_provider"),
 )
 def test_unsupported_network(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     networks = provider.unsupported_networks(driver.manifest.provider.pool_id)
     if not networks:
@@ -112,7 +114,7 @@ def test_unsupported_network(
     observes=("refused", "nothing_reached_provider", "executed"),
 )
 def test_other_account_cannot_accept(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     order = fresh_order(driver, provider)
     intruder = new_account("intruder")
@@ -135,12 +137,12 @@ def test_other_account_cannot_accept(
 
 @pytest.mark.threat("guards.prefunded_balance", observes=("refused", "no_trade"))
 def test_balance_below_quote_total(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     timings = Timings.of(driver.manifest)
     fresh_order(driver, provider)  # positive control: an ordinary order quotes
     partner = provider.partner()
-    balance = provider.control.balance(provider.partner_id)
+    balance = provider.balance()
     amount = format_money(Decimal(int(balance)) + Decimal(500))
     fix = (
         "check the prefunded balance before acceptance, or surface the provider's 402 as a "
@@ -192,7 +194,7 @@ def test_balance_below_quote_total(
     observes=("quotes_ordinary", "unavailable_answer", "nothing_reached_provider"),
 )
 def test_unavailable_quote_is_normal(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     timings = Timings.of(driver.manifest)
     fresh_order(driver, provider)  # positive control: a normal quote works
@@ -260,6 +262,11 @@ REFUSALS: tuple[tuple[str, str, dict[str, Any], tuple[str, ...]], ...] = (
         GOING,
     ),
 )
+def _case_over(answered: bool, snapshot: Snapshot) -> bool:
+    """The case is over: its answer said no, or the order is no longer open or pending."""
+    return answered or snapshot.category not in ("open", "pending")
+
+
 def status_also(options: dict[str, Any]) -> tuple[int, ...]:
     """A 501 passed on for the provider's own 501 (off-ramp not enabled) is clear too."""
     return (501,) if options.get("status") == 501 else ()
@@ -273,7 +280,7 @@ FIX_CLEAR = (
 
 @pytest.mark.threat("guards.provider_refusals", observes=("clear_answer", "no_retry_storm"))
 def test_provider_refusals_get_clear_answers(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     timings = Timings.of(driver.manifest)
     fresh_order(driver, provider)  # positive control: without a refusal, the partner quotes
@@ -302,7 +309,7 @@ def test_provider_refusals_get_clear_answers(
         seen = observe(
             driver, provider, account=order.account, order_ref=order.order_ref,
             quote_id=order.quote_id, since=mark,
-            until=lambda s, done=answered: done or s.category not in ("open", "pending"),
+            until=partial(_case_over, answered),
             # Each case's window began at its accept; the cases overlap in time.
             min_s=max(0.0, timings.dispatch_s - (time.monotonic() - accepted_at)),
         )

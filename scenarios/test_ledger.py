@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 
 from conformance.checks.concurrently import run_concurrently
 from conformance.checks.provider import Provider
+from conformance.checks.scenario_recorder import ScenarioRecorder
 from conformance.checks.steps import (
     Order,
     accept_and_settle,
@@ -20,7 +22,6 @@ from conformance.checks.steps import (
 )
 from conformance.driver.driver import Driver
 from conformance.driver.postings import Posting
-from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
 from conformance.errors import CannotArrange
 
@@ -55,8 +56,12 @@ def _quiet_postings(
     last = read()
     for _ in range(QUIET_ROUNDS):
         counts = [len(p) for p in last]
+
+        def moved(counts: list[int] = counts) -> bool:
+            return [len(p) for p in read()] != counts
+
         changed = eventually(
-            lambda counts=counts: [len(p) for p in read()] != counts,
+            moved,
             bound_s=timings.quiet_s,
             interval_s=timings.read_interval_s,
         )
@@ -72,7 +77,7 @@ def _quiet_postings(
     observes=("nothing_posted_while_reserved", "posted_once", "nothing_posted_after_refund"),
 )
 def test_nothing_posted_while_reserved(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     timings = Timings.of(driver.manifest)
     reserved = {outcome: _reserved_order(driver, provider) for outcome in TARGET}
@@ -87,7 +92,7 @@ def test_nothing_posted_while_reserved(
         return driver.category(answer) == "pending"
 
     for order, _ in reserved.values():
-        if not eventually(lambda o=order: saw_reserved(o), bound_s=timings.settle_s,
+        if not eventually(partial(saw_reserved, order), bound_s=timings.settle_s,
                           interval_s=timings.read_interval_s):
             raise CannotArrange(f"order {order.order_ref} never showed its reserved trade")
     # Watch the whole window while reserved: a posting may come late from a worker.
@@ -141,7 +146,7 @@ def test_nothing_posted_while_reserved(
 
 @pytest.mark.threat("ledger.returned_reversal", question="RQ4", observes=("reversed_once",))
 def test_returned_trade_is_reversed_once(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     timings = Timings.of(driver.manifest)
     provider.script_next("returned")
@@ -194,7 +199,7 @@ def _settled_event(provider: Provider, transact_id: str) -> Any:
     "ledger.webhook_replay", question="RQ4", observes=("concurrent_deliveries", "posted_once")
 )
 def test_replayed_event_posts_once(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     timings = Timings.of(driver.manifest)
     # Concurrent first deliveries of a fresh event, then sequential replays of a known one.
@@ -217,7 +222,7 @@ def test_replayed_event_posts_once(
     event = _settled_event(provider, trade.id)
     evidence.ids(event_id=event.id)
     attempts = run_concurrently(
-        [lambda: provider.control.redeliver(event.id)] * CONCURRENT_DELIVERIES,
+        [lambda: provider.redeliver(event.id)] * CONCURRENT_DELIVERIES,
         bound_s=driver.actions.timeout_s + timings.call_s,
     )
     made = [a for a in attempts if a is not None]
@@ -225,12 +230,12 @@ def test_replayed_event_posts_once(
     if len(made) != CONCURRENT_DELIVERIES:
         raise CannotArrange(f"{len(made)} of {CONCURRENT_DELIVERIES} deliveries were made")
     evidence.observed("concurrent_deliveries")
-    provider.control.clear_faults()
+    provider.clear_faults()
     seen = wait_for_state(driver, provider, order, ("done",))
     if seen.category != "done":
         raise CannotArrange(f"order {order.order_ref} did not settle ({seen.category!r})")
     for _ in range(2):
-        attempt = provider.control.redeliver(event.id)
+        attempt = provider.redeliver(event.id)
         evidence.step("replay", f"{event.id} → {attempt.status_code}")
     provider.hold_webhooks(False)
     (postings,) = _quiet_postings(driver, timings, (order, trade))
@@ -255,7 +260,7 @@ def test_replayed_event_posts_once(
     observes=("forged_refused", "nothing_posted", "valid_event_accepted"),
 )
 def test_forged_events_are_refused(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     timings = Timings.of(driver.manifest)
     provider.hold_webhooks(True)
@@ -267,7 +272,7 @@ def test_forged_events_are_refused(
         raise CannotArrange(f"order {order.order_ref} did not settle")
     (before,) = _quiet_postings(driver, timings, (order, trade))
     for kind in FORGERIES:
-        attempt = provider.control.forge(event.id, kind)
+        attempt = provider.forge(event.id, kind)
         answered = "no answer" if attempt.status_code is None else f"HTTP {attempt.status_code}"
         evidence.step(f"forged delivery: {kind}", answered)
         evidence.check(
@@ -288,7 +293,7 @@ def test_forged_events_are_refused(
         event_id=event.id,
     )
     # Positive control: a correctly signed delivery of the same event is accepted.
-    valid = provider.control.redeliver(event.id)
+    valid = provider.redeliver(event.id)
     evidence.step("valid delivery afterwards", f"HTTP {valid.status_code}")
     evidence.check(
         valid.ok,
@@ -306,7 +311,7 @@ def test_forged_events_are_refused(
     observes=("early_event_kept", "late_event_ignored"),
 )
 def test_early_and_late_events(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     timings = Timings.of(driver.manifest)
     # 1. The settled event arrives before the transact answer (trade id not yet stored).
@@ -342,7 +347,7 @@ def test_early_and_late_events(
         )
     event = _settled_event(provider, late_trade.id)
     (before,) = _quiet_postings(driver, timings, (late, late_trade))
-    attempt = provider.control.redeliver(event.id)
+    attempt = provider.redeliver(event.id)
     evidence.step("late settled redelivery", f"{event.id} → {attempt.status_code}")
     (after,) = _quiet_postings(driver, timings, (late, late_trade))
     after_order = driver.order(late.order_ref, account=late.account)

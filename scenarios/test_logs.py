@@ -18,6 +18,7 @@ from conformance.checks.logs import PartnerLogs, Traced
 from conformance.checks.named import said_no
 from conformance.checks.observe import GOING, NO, observe
 from conformance.checks.provider import Provider
+from conformance.checks.scenario_recorder import ScenarioRecorder
 from conformance.checks.steps import (
     Order,
     accept_and_observe,
@@ -27,7 +28,6 @@ from conformance.checks.steps import (
     wait_past_expiry,
 )
 from conformance.driver.driver import Driver
-from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
 from conformance.errors import CannotArrange
 
@@ -54,7 +54,7 @@ def _logs(partner: RunningPartner, driver: Driver) -> PartnerLogs:
 def _provoke(
     driver: Driver,
     provider: Provider,
-    evidence: EvidenceRecorder,
+    evidence: ScenarioRecorder,
     logs: PartnerLogs,
     judge: Callable[[Traced], Any],
 ) -> tuple[Order, Any]:
@@ -97,7 +97,7 @@ def _provoke(
     if not events:
         raise CannotArrange(f"the provider emitted no settled event for {trade.id}")
     mark = logs.mark()
-    attempt = provider.control.forge(events[0].id, "bad_signature")
+    attempt = provider.forge(events[0].id, "bad_signature")
     code = attempt.status_code
     evidence.step("forged delivery: bad_signature", f"HTTP {code}")
     if code is not None and not 200 <= code < 300:
@@ -130,7 +130,7 @@ def _provoke(
     observes=("retry_logged", "posting_logged", "rejection_logged", "expiry_logged"),
 )
 def test_logs_name_the_ids_of_each_event(
-    partner: RunningPartner, driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    partner: RunningPartner, driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     logs = _logs(partner, driver)
     timings = Timings.of(driver.manifest)
@@ -157,7 +157,7 @@ def test_logs_name_the_ids_of_each_event(
 
 @pytest.mark.threat("logs.no_secrets", observes=("logs_scanned",))
 def test_no_secret_in_logs_or_support_packets(
-    partner: RunningPartner, driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    partner: RunningPartner, driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     logs = _logs(partner, driver)
     order, _ = _provoke(driver, provider, evidence, logs, lambda event: None)

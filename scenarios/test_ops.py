@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks.observe import eventually
 from conformance.checks.provider import Provider
+from conformance.checks.scenario_recorder import ScenarioRecorder
 from conformance.checks.steps import fresh_order, require_trade
+from conformance.checks.waits import eventually
 from conformance.driver.driver import Driver
-from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
 
 
 @pytest.mark.threat("ops.stuck_reserved_alert", observes=("alerts_read",))
 def test_stuck_reserved_trade_alerts(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     if not driver.has("alerts"):
         pytest.skip("the manifest declares no alerts action")

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from conformance.checks.observe import eventually
 from conformance.checks.provider import Provider
 from conformance.checks.recon import reconcile
+from conformance.checks.scenario_recorder import ScenarioRecorder
 from conformance.checks.steps import Order, fresh_order
+from conformance.checks.waits import eventually
 from conformance.driver.driver import Driver, new_account
-from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
 from conformance.errors import CannotArrange
 
@@ -33,7 +33,7 @@ def _amounts(provider: Provider) -> list[str]:
 
 @pytest.mark.threat("recon.daily_close", question="RQ6", observes=("reconciled",))
 def test_daily_close_matches_to_the_cent(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     timings = Timings.of(driver.manifest)
     account = new_account("recon")
@@ -81,7 +81,7 @@ def test_daily_close_matches_to_the_cent(
                 events[trade.id] = event.id
     for trade in settled[:REPLAYED]:
         if trade.id in events:
-            provider.control.redeliver(events[trade.id])
+            provider.redeliver(events[trade.id])
     evidence.step("replays", f"{min(REPLAYED, len(settled))} settled events delivered again")
     final_trades = [provider.trade(t.id) for t in trades.values() if t is not None]
     ours = {t.id for t in final_trades} | {o.quote_id for o in orders}

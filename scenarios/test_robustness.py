@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conformance.checks.provider import Provider
+from conformance.checks.scenario_recorder import ScenarioRecorder
 from conformance.checks.steps import fresh_order
 from conformance.driver.driver import Driver, new_account
-from conformance.driver.recorder import EvidenceRecorder
 from conformance.hypothesis_profiles import examples
 
 # A certification never runs fewer examples than this; the "thorough" profile runs more.
@@ -149,7 +149,7 @@ def _counts(provider: Provider) -> tuple[int, int]:
 
 @pytest.mark.threat("robustness.bad_input", observes=("quotes_ordinary", "bad_input_examples"))
 def test_bad_input_never_breaks_the_partner(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     # Positive control: valid input quotes, so "no quote" below means the input was refused.
     fresh_order(driver, provider)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks.browser import QuotePage, WebContext, until
+from conformance.checks.quote_page import QuotePage
 from conformance.checks.screens import (
     firm_quote_requests,
     internal_wording,
@@ -17,6 +17,8 @@ from conformance.checks.screens import (
     says_unavailable,
     unsupported_offers,
 )
+from conformance.checks.waits import until
+from conformance.checks.web_context import WebContext
 from conformance.driver.timings import Timings
 from conformance.errors import CannotArrange
 

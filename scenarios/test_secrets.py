@@ -6,14 +6,11 @@ from collections import Counter
 
 import pytest
 
-from conformance.checks.browser import (
-    QuotePage,
-    WebContext,
-    record_requests,
-    until,
-    web_context,
-)
 from conformance.checks.client_scan import collect_and_scan, write_sarif
+from conformance.checks.page_requests import record_requests
+from conformance.checks.quote_page import QuotePage
+from conformance.checks.waits import until
+from conformance.checks.web_context import WebContext
 from conformance.driver.timings import Timings
 from conformance.errors import CannotArrange, ConformanceError
 
@@ -27,8 +24,8 @@ FIX_PROVIDER_CALL = (
 
 # Runs before the browser-only scenario below, so its own page load is judged there too.
 @pytest.mark.threat("secrets.bundle_scan", question="RQ2", observes=("client_scanned",))
-async def test_no_secret_in_client_artefacts(request: pytest.FixtureRequest) -> None:
-    ctx = web_context(request, need_web=False)
+async def test_no_secret_in_client_artefacts(client_side: WebContext) -> None:
+    ctx = client_side
     evidence = ctx.evidence
     scan = await collect_and_scan(ctx)
     if ctx.report_dir is not None:
@@ -58,11 +55,12 @@ async def test_no_secret_in_client_artefacts(request: pytest.FixtureRequest) -> 
             [{k: v for k, v in f.as_dict().items() if k != "fix"} for f in scan.findings],
         )
     for finding in scan.findings[:MAX_FINDINGS]:
-        where = "url" if finding.location.startswith(("http://", "https://")) else "file"
+        web = finding.location.startswith(("http://", "https://"))
         evidence.finding(
             finding.message,
             fix=finding.rule.fix,
-            **{where: finding.location},
+            url=finding.location if web else None,
+            file=None if web else finding.location,
             offset=str(finding.offset),
             rule=finding.rule_id,
         )

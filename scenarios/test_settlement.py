@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from conformance.checks.provider import Provider
+from conformance.checks.scenario_recorder import ScenarioRecorder
 from conformance.checks.steps import fresh_order, require_trade, wait_for_state
 from conformance.driver.driver import Driver
-from conformance.driver.recorder import EvidenceRecorder
 
 POLLS_TO_SETTLE = 2  # the trade advances only on its second status poll
 
 
 @pytest.mark.threat("settlement.partner_polls", question="RQ6", observes=("polled_to_terminal",))
 def test_partner_polls_to_terminal(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     provider.hold_webhooks(True)  # no webhook: only a status poll advances this trade
     provider.script_next("settled", polls=POLLS_TO_SETTLE)

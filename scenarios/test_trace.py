@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from conformance.checks.provider import Provider, body_quote_id
+from conformance.checks.scenario_recorder import ScenarioRecorder
 from conformance.checks.steps import accept_and_settle, fresh_order
 from conformance.driver.driver import Driver
-from conformance.driver.recorder import EvidenceRecorder
 
 
 def _values(value: object) -> list[str]:
@@ -23,7 +23,7 @@ def _values(value: object) -> list[str]:
 
 @pytest.mark.threat("trace.order_record", question="RQ5", observes=("order_record",))
 def test_order_record_traces_to_provider(
-    driver: Driver, provider: Provider, evidence: EvidenceRecorder
+    driver: Driver, provider: Provider, evidence: ScenarioRecorder
 ) -> None:
     order = fresh_order(driver, provider)
     accept_and_settle(driver, provider, order)

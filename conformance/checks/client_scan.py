@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.checks.browser import QuotePage, WebContext
+from conformance.checks.quote_page import QuotePage
+from conformance.checks.web_context import WebContext
 from conformance.errors import CannotArrange, ConformanceError
 from conformance.redact import Redactor
 from conformance.scan import Artefact, Canary, SecretFinding, SecretScanner, load_paths

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.checks.observe import eventually
+from conformance.checks.scenario_recorder import ScenarioRecorder
+from conformance.checks.waits import eventually
 from conformance.driver.actions import Answer
 from conformance.driver.driver import Driver
 from conformance.driver.partner import PartnerProcess
-from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import Timings
 from conformance.scan import Artefact, Canary, SecretFinding, SecretScanner
 
@@ -143,7 +143,7 @@ class Traced:
 
 
 def check_traced(
-    evidence: EvidenceRecorder, logs: PartnerLogs, event: Traced, *, timings: Timings
+    evidence: ScenarioRecorder, logs: PartnerLogs, event: Traced, *, timings: Timings
 ) -> bool:
     """Some log line written since the event (or the order's support packet) names its ids."""
     found: list[tuple[str, str]] = []

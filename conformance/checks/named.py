@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from conformance.checks.observe import GOING, NO, Observation
+from conformance.checks.scenario_recorder import ScenarioRecorder
 from conformance.driver.actions import Answer
 from conformance.driver.driver import Driver
-from conformance.driver.recorder import EvidenceRecorder
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,7 +65,7 @@ def _state(answer: Answer) -> str:
 
 @check("no_server_error", "the partner answered (not a 5xx, a dropped connection or a crash)")
 def no_server_error(
-    evidence: EvidenceRecorder,
+    evidence: ScenarioRecorder,
     answer: Answer,
     *,
     what: str,
@@ -84,7 +84,7 @@ def no_server_error(
 
 @check("refused", "the partner said no, in its answer or in the order's later state")
 def refused(
-    evidence: EvidenceRecorder,
+    evidence: ScenarioRecorder,
     driver: Driver,
     answer: Answer,
     seen: Observation | None = None,
@@ -116,7 +116,7 @@ def refused(
 
 @check("nothing_reached_provider", "no request of the kind reached the provider in the window")
 def nothing_reached_provider(
-    evidence: EvidenceRecorder,
+    evidence: ScenarioRecorder,
     entries: Sequence[Any],
     *,
     watched: bool,
@@ -143,7 +143,7 @@ def nothing_reached_provider(
 
 @check("executed", "a valid acceptance made its trade at the provider (positive control)")
 def executed(
-    evidence: EvidenceRecorder,
+    evidence: ScenarioRecorder,
     driver: Driver,
     answer: Answer,
     seen: Observation,
@@ -168,7 +168,7 @@ def executed(
 
 @check("exactly_one_trade", "one accepted order made exactly one trade")
 def exactly_one_trade(
-    evidence: EvidenceRecorder,
+    evidence: ScenarioRecorder,
     trades: Sequence[Any],
     *,
     what: str,
@@ -187,7 +187,7 @@ def exactly_one_trade(
 
 @check("one_key_per_quote", "every transact of one quote used one idempotency key and one body")
 def one_key_per_quote(
-    evidence: EvidenceRecorder,
+    evidence: ScenarioRecorder,
     entries: Iterable[Any],
     *,
     quote_id: str,
@@ -217,7 +217,7 @@ CLEAR_PROVIDER_FAILURE = (502, 503, 504)
 
 @check("clear_answer", "a provider refusal or failure became a clear answer to the customer")
 def clear_answer(
-    evidence: EvidenceRecorder,
+    evidence: ScenarioRecorder,
     driver: Driver,
     answer: Answer,
     seen: Observation | None = None,
@@ -260,7 +260,7 @@ def clear_answer(
 
 @check("no_retry_storm", "retries were spaced (Retry-After honoured, no tight loop)")
 def no_retry_storm(
-    evidence: EvidenceRecorder,
+    evidence: ScenarioRecorder,
     entries: Sequence[Any],
     *,
     retry_after_s: float | None,

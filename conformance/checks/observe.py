@@ -160,14 +160,3 @@ def _done(
         + ("" if held else " (bound reached)"),
     )
     return Observation(last=snap, held=held, watched_s=watched, min_s=min_s)
-
-
-def eventually(predicate: Callable[[], bool], *, bound_s: float, interval_s: float) -> bool:
-    """Poll an observable condition until it holds or the bound passes (never a bare sleep)."""
-    deadline = time.monotonic() + bound_s
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval_s)

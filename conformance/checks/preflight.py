@@ -7,25 +7,34 @@ reconcile). For every action it keeps the request sent, the answer (redacted, sh
 and what each mapping read, and compares what was read with what the provider issued.
 It decides nothing about readiness: a partner whose happy path works may still be blocked
 by the scenarios; a preflight problem only means the scenarios could not be driven.
+What it reports is in ``checks/preflight_report.py``; where a failed step points, in
+``checks/diagnosis.py``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, NoReturn
 
 import httpx
 
 from conformance.checks import hints
-from conformance.checks.observe import eventually
+from conformance.checks.diagnosis import (
+    delivery_hint,
+    delivery_problem,
+    journal_problem,
+    start_problem,
+    unreadable_list_problem,
+)
+from conformance.checks.preflight_report import PreflightResult, Problem, Read, StepReport
 from conformance.checks.provider import Provider
+from conformance.checks.waits import eventually
 from conformance.driver.actions import Actions, Answer
 from conformance.driver.driver import Driver, new_account
-from conformance.driver.manifest import Manifest
+from conformance.driver.manifest import STATE_CATEGORIES, Manifest
 from conformance.driver.partner import PartnerProcess, provision
 from conformance.driver.postings import Posting
 from conformance.driver.recorder import EvidenceRecorder
@@ -34,64 +43,14 @@ from conformance.errors import ConformanceError, PartnerError, PartnerUnreachabl
 from conformance.redact import Redactor
 
 ANSWER_CHARS = 320
-TERMINAL = ("done", "refused", "unavailable", "failed", "returned")
+# Categories an order does not leave: the walk stops polling get_order there.
+TERMINAL = tuple(c for c in STATE_CATEGORIES if c not in ("open", "pending"))
 # Fields an answer must carry where they are mapped (others may legitimately come later).
 NEEDED = {
     "create_quote": ("order_ref", "quote_id", "status", "expires_at"),
     "accept": ("status",),
     "get_order": ("order_ref", "quote_id", "transact_id", "status"),
 }
-_ENV_TOKEN = re.compile(r"\b[A-Z][A-Z0-9_]{2,}\b")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Problem:
-    """Why the happy path did not work: the manifest field it points at, and what was seen."""
-
-    field: str
-    message: str
-
-    def line(self) -> str:
-        return f"{self.field}: {self.message}" if self.field else self.message
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Read:
-    """What one mapping read from an answer."""
-
-    field: str  # e.g. /actions/create_quote/expect/quote_id
-    pointer: str
-    value: Any  # None: read nothing
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StepReport:
-    """One action of the walk: the request, the answer, the reads and what went wrong."""
-
-    action: str
-    request: str = ""
-    answer: str = ""
-    reads: tuple[Read, ...] = ()
-    notes: tuple[str, ...] = ()
-    problems: tuple[Problem, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PreflightResult:
-    """The walk: its steps, its problems; ``reached`` is False when the partner never answered."""
-
-    partner: str
-    steps: tuple[StepReport, ...]
-    problems: tuple[Problem, ...]
-    warnings: tuple[str, ...] = ()
-    reached: bool = True
-    log_tail: str = ""
-    duration_s: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.reached and not self.problems
 
 
 class _Stop(Exception):
@@ -465,7 +424,7 @@ class _Walk:
             else:
                 self.problem("/provider/states/done", f"the order stayed `{seen[-1]}` "
                              f"({category}) for {bound:.1f} s while the provider's trade is "
-                             f"{final.status}{self.delivery_hint(trade.id)}")
+                             f"{final.status}{delivery_hint(self.provider, trade.id)}")
         self.end()
 
     def ledger(self, actions: Actions, driver: _Recording, account: str, order_ref: str,
@@ -484,7 +443,8 @@ class _Walk:
             except ConformanceError as exc:
                 answer = driver.last_answer
                 body = answer.body if answer is not None and answer.action == "ledger" else None
-                self.ledger_unreadable(str(exc), body, answer)
+                self.diagnosed(unreadable_list_problem(self.manifest, "ledger", str(exc),
+                                                       body, answer))
                 self.stop()
             mine = [p for p in postings if p.refers_to(
                 transact_id=trade.id, quote_id=quote.id, order_ref=order_ref)]
@@ -516,22 +476,6 @@ class _Walk:
         self.check_amount(mine, trade)
         self.end()
 
-    def ledger_unreadable(self, message: str, body: Any, answer: Answer | None) -> None:
-        spec = self.manifest.action("ledger")
-        field_ = "/actions/ledger"
-        for name in ("amount", "exponent", "account"):
-            if f"item.{name}" in message:
-                field_ = f"/actions/ledger/item/{name}"
-        if "without an array" in message and spec is not None:
-            field_ = "/actions/ledger/items"
-            found = hints.arrays(body)
-            message = (f"read no array at `{spec.items}`"
-                       + (f"; the answer has arrays at {', '.join(f'`{p}`' for p in found)}"
-                          if found else ""))
-        elif answer is not None and not answer.ok:
-            message = f"answered HTTP {answer.status_code}"
-        self.problem(field_, message)
-
     def check_amount(self, mine: list[Posting], trade: Any) -> None:
         """The customer's credit should be the declared trade amount (a warning, not a verdict)."""
         declared = self.manifest.provider.ledger_amount
@@ -556,29 +500,8 @@ class _Walk:
         if not attempts or any(d.ok for d in attempts):
             return
         self.begin("webhook")
-        self.problem(*self._delivery_problem(attempts))
+        self.diagnosed(delivery_problem(self.manifest, attempts))
         self.end()
-
-    def _delivery_problem(self, attempts: list[Any]) -> tuple[str, str]:
-        last = attempts[-1]
-        answered = f"HTTP {last.status_code}" if last.status_code else (last.error or "no answer")
-        message = (f"every delivery of the trade's webhook to {last.url} failed "
-                   f"({len(attempts)} attempt(s), last: {answered})")
-        start = self.manifest.start
-        if last.status_code in (400, 401, 403) and start is not None:
-            return ("/start/env/webhook_secret", message + "; the partner was given its "
-                    f"webhook secret in ${start.env.webhook_secret}: does it read that name?")
-        return ("/partner/webhook_path", message)
-
-    def delivery_hint(self, transact_id: str) -> str:
-        attempts = [d for e in self.provider.events(transact_id)
-                    for d in self.provider.deliveries(e.id)]
-        polls = len(self.provider.polls(self.provider.trade(transact_id).quote_id))
-        parts = [f"; it polled the trade {polls} time(s)"]
-        if attempts:
-            codes = ", ".join(str(d.status_code or d.error) for d in attempts[:3])
-            parts.append(f"; webhook deliveries answered {codes}")
-        return "".join(parts)
 
     def ops(self, actions: Actions, driver: _Recording, action: str) -> None:
         self.begin(action)
@@ -587,10 +510,8 @@ class _Walk:
                                lambda: getattr(driver, action)())
         except ConformanceError as exc:
             answer_ = driver.last_answer
-            self.ledger_unreadable(str(exc), answer_.body if answer_ else None, answer_)
-            self.step = replace(self.step, problems=tuple(
-                replace(p, field=p.field.replace("/ledger", f"/{action}"))
-                for p in self.step.problems))
+            self.diagnosed(unreadable_list_problem(
+                self.manifest, action, str(exc), answer_.body if answer_ else None, answer_))
             self.stop()
         if not answer.ok:
             self.problem(f"/actions/{action}", f"answered HTTP {answer.status_code}")
@@ -598,56 +519,21 @@ class _Walk:
             self.note(f"{len(answer.items)} item(s) (this order settled: it need not show)")
         self.end()
 
-    # -- the provider's side ---------------------------------------------------------------
+    # -- the diagnoses (checks/diagnosis.py) ------------------------------------------------
+    def diagnosed(self, problem: Problem | None) -> None:
+        if problem is not None:
+            self.problem(problem.field, problem.message)
+
     def explain_journal(self, since: int, what: str) -> None:
-        """What reached the provider (any key, so a wrong key shows too) and how it answered."""
-        path = "/quote" if what == "quote" else "/transact"
-        entries = [e for e in self.provider.control.journal(since_seq=since)
-                   if e.method == "POST" and e.path.endswith(path)]
-        start = self.manifest.start
-        if not entries:
-            where = (f"the provider base URL is given in ${start.env.base_url}"
-                     if start is not None else "check the provider URL it was configured with")
-            self.problem("/start/env/base_url" if start else "/partner/url",
-                         f"no {what} request reached the provider; {where} "
-                         "(it includes /v1): does the partner read that name?")
-            return
-        last = entries[-1]
-        if last.status == 401 and start is not None:
-            self.problem("/start/env/secret_key", "the provider refused the partner's key "
-                         f"(HTTP 401, key kind {last.key_kind}); the secret key is given in "
-                         f"${start.env.secret_key}: does the partner read that name?")
-        elif last.status >= 400:
-            self.note(f"the provider answered its {what} HTTP {last.status}"
-                      f" ({last.method} {last.path})")
+        """What reached the provider for the step, as a problem or a note."""
+        problem, note = journal_problem(self.manifest, self.provider, since, what)
+        self.diagnosed(problem)
+        if note:
+            self.note(note)
 
     def unreachable(self, process: PartnerProcess, exc: PartnerUnreachable) -> None:
         self.begin("start")
-        start = self.manifest.start
-        text = str(exc).split("; log tail:")[0]
-        field_ = "/partner/url" if start is None else "/partner/health_path"
-        message = text
-        if start is not None:
-            given = {k: v for k, v in (("base_url", start.env.base_url),
-                                       ("secret_key", start.env.secret_key),
-                                       ("webhook_secret", start.env.webhook_secret),
-                                       ("port", start.env.port)) if v}
-            log = process.log_tail(40)
-            mentioned = sorted({t for t in _ENV_TOKEN.findall(log) if t not in given.values()})
-            pairs = hints.close_names(mentioned, list(given.values()))
-            if pairs:
-                name, ours = pairs[0]
-                key = next(k for k, v in given.items() if v == ours)
-                field_ = f"/start/env/{key}"
-                message += (f"; its log mentions ${name}, but the harness gives "
-                            f"{key} in ${ours} ([start.env] {key} = {ours!r})")
-            elif "exited" in text:
-                field_ = "/start/command"
-            elif "ConnectError" in text or "no answer" in text:
-                field_ = "/start/env/port"
-                message += (f"; nothing answered on the port given in ${start.env.port}: "
-                            "does the partner read that name?")
-        self.problem(field_, message)
+        self.diagnosed(start_problem(self.manifest, process, exc))
         try:
             self.stop()
         except _Stop:

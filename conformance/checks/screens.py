@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.checks.provider import Provider
-from conformance.driver.recorder import EvidenceRecorder
+from conformance.checks.scenario_recorder import ScenarioRecorder
 
 # (what it is, pattern): words that only make sense inside the provider's operations.
 INTERNAL_WORDING: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -88,13 +88,13 @@ def firm_quote_requests(entries: Iterable[Any], pool_id: str) -> tuple[Any, ...]
 
 @contextmanager
 def pool_unavailable(
-    provider: Provider, evidence: EvidenceRecorder, pool_id: str
+    provider: Provider, evidence: ScenarioRecorder, pool_id: str
 ) -> Iterator[None]:
     """Make the pool unavailable at the provider for the block; always open it again."""
     evidence.step("provider: pool unavailable", f"{pool_id}: /pools, balance and quotes say so")
-    provider.control.set_pool_available(pool_id, False)
+    provider.set_pool_available(pool_id, False)
     try:
         yield
     finally:
-        provider.control.set_pool_available(pool_id, True)
+        provider.set_pool_available(pool_id, True)
         evidence.step("provider: pool available again", pool_id)

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from conformance.checks.named import said_no
-from conformance.checks.observe import GOING, NO, Observation, Snapshot, eventually, observe
+from conformance.checks.observe import GOING, NO, Observation, Snapshot, observe
 from conformance.checks.provider import Provider
+from conformance.checks.waits import eventually
 from conformance.driver.actions import Answer
 from conformance.driver.driver import Driver, new_account
 from conformance.driver.postings import Posting

@@ -19,18 +19,18 @@ from pathlib import Path
 from typing import TextIO
 
 from conformance import interrupt
-from conformance._util import parse_env_pairs
 from conformance.catalogue import QUESTIONS, SCENARIOS
 from conformance.commands import _certification as certification
 from conformance.commands.doctor import gate as preflight
 from conformance.commands.doctor import load as load_partner
+from conformance.commands.doctor import partner_env as partner_env
 from conformance.errors import ConformanceError
 from conformance.redact import Redactor
 from conformance.report import OWNED_FILES, write_report
-from conformance.report.sarif import SarifWriter, scanner_logs
 from conformance.report.verdict import summary_lines
 from conformance.results import ScenarioResult, Status
 from conformance.runner import run_catalogue, stopped_run
+from conformance.sarif import SarifWriter, scanner_logs
 
 NAME = "certify"
 HELP = "Run the scenario catalogue against a partner and write the readiness report into DIR."
@@ -73,14 +73,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-preflight", action="store_true",
         help="run the scenarios even if the happy path (`doctor`) does not work",
     )
-
-
-def partner_env(values: Iterable[str]) -> dict[str, str]:
-    """``NAME=VALUE`` pairs for the partner's environment; a malformed one is named."""
-    try:
-        return parse_env_pairs(values)
-    except ValueError as exc:
-        raise ConformanceError(f"--partner-env {exc}") from None
 
 
 def _tokens(values: Iterable[str]) -> list[str]:

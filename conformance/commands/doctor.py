@@ -13,12 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from conformance import exit_codes
+from conformance._util import parse_env_pairs
 from conformance.checks.preflight import PreflightResult, StepReport, run_preflight
 from conformance.commands.init import placeholder_problems
 from conformance.driver.manifest import (
@@ -53,9 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print only the verdict line and the diagnosis")
 
 
-def load(path: Path | None, partner_env: Sequence[str] = ()) -> Manifest:
+def partner_env(values: Iterable[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs for the partner's environment; a malformed one is named."""
+    try:
+        return parse_env_pairs(values)
+    except ValueError as exc:
+        raise ConformanceError(f"--partner-env {exc}") from None
+
+
+def load(path: Path | None, env_pairs: Sequence[str] = ()) -> Manifest:
     """The validated manifest (default: the bundled reference partner), with extra env."""
-    from conformance.commands.certify import partner_env as parse_env
     from conformance.plugin import default_manifest_path
 
     chosen = path if path is not None else default_manifest_path()
@@ -67,7 +75,7 @@ def load(path: Path | None, partner_env: Sequence[str] = ()) -> Manifest:
         # The placeholders named, with whatever else the schema says; the comment above
         # each in the skeleton says what it is.
         raise_problems(left + validation_errors(data))
-    return load_manifest(chosen).with_extra_env(parse_env(partner_env))
+    return load_manifest(chosen).with_extra_env(partner_env(env_pairs))
 
 
 def step_lines(step: StepReport) -> list[str]:

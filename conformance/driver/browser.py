@@ -1,4 +1,4 @@
-"""A headless Debian chromium page driven by Playwright, recording every request it makes."""
+"""A headless Debian chromium page driven by Playwright: page actions, responses, screenshots."""
 
 from __future__ import annotations
 
@@ -156,18 +156,6 @@ async def invalid_fields(page: Any) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BrowserRequest:
-    """One request the page made, redacted: the evidence for "the browser never calls X"."""
-
-    at_s: float
-    method: str
-    url: str
-    resource_type: str
-    post_data: str
-    carries_secret: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class BrowserResponse:
     """A response the page received, kept for the client artefact scan."""
 
@@ -178,7 +166,7 @@ class BrowserResponse:
 
 
 class BrowserSession:
-    """One browser, one page; every request and response recorded, redacted by value."""
+    """One browser, one page; responses kept for the client scan (if asked), screenshots."""
 
     def __init__(
         self,
@@ -192,10 +180,7 @@ class BrowserSession:
         self._screenshot_dir = screenshot_dir
         self._keep_bodies = keep_bodies
         self._timeout_ms = timeout_ms
-        self._started = time.monotonic()
-        self._requests: list[BrowserRequest] = []
         self._responses: list[BrowserResponse] = []
-        self._screenshots: list[Screenshot] = []
         self._playwright: Any = None
         self._browser: Any = None
         self.context: Any = None
@@ -219,7 +204,6 @@ class BrowserSession:
             await self._close()
             raise BrowserUnavailable(f"could not launch headless chromium: {exc}") from exc
         self.page.set_default_timeout(self._timeout_ms)
-        self.page.on("request", self._on_request)
         if self._keep_bodies:
             self.page.on("response", self._on_response)
         return self
@@ -239,21 +223,6 @@ class BrowserSession:
         if self._playwright is not None:
             await self._playwright.stop()
             self._playwright = None
-
-    def _on_request(self, request: Any) -> None:
-        post = request.post_data or ""
-        headers = " ".join(f"{k}: {v}" for k, v in request.headers.items())
-        carries = self._redactor.contains_secret(f"{request.url} {headers} {post}")
-        self._requests.append(
-            BrowserRequest(
-                at_s=round(time.monotonic() - self._started, 3),
-                method=request.method,
-                url=self._redactor.text(request.url),
-                resource_type=request.resource_type,
-                post_data=self._redactor.text(post[:2000]),
-                carries_secret=carries,
-            )
-        )
 
     async def _on_response(self, response: Any) -> None:
         try:
@@ -282,16 +251,8 @@ class BrowserSession:
             await self.context.add_init_script(script=storage_script(origin_of(url), entries))
 
     @property
-    def requests(self) -> tuple[BrowserRequest, ...]:
-        return tuple(self._requests)
-
-    @property
     def responses(self) -> tuple[BrowserResponse, ...]:
         return tuple(self._responses)
-
-    @property
-    def screenshots(self) -> tuple[Screenshot, ...]:
-        return tuple(self._screenshots)
 
     async def screenshot(self, name: str, caption: str = "") -> Screenshot:
         """Save a full-page PNG under the screenshot dir; the path is relative to its parent."""
@@ -304,5 +265,4 @@ class BrowserSession:
             path=f"{self._screenshot_dir.name}/{path.name}",
             caption=self._redactor.text(caption),
         )
-        self._screenshots.append(shot)
         return shot

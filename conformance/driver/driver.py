@@ -25,6 +25,22 @@ def dest_address(network: str) -> str:
     return "T" + "".join(secrets.choice(_BASE58) for _ in range(33))
 
 
+def template_variables(manifest: Manifest, **given: object) -> dict[str, str]:
+    """What the manifest's templates are filled with: the provider's pool, side, network and
+    currency, a fresh destination address, then what is given (None: not given)."""
+    provider = manifest.provider
+    network = str(given.get("network") or provider.network)
+    values: dict[str, str] = {
+        "pool_id": provider.pool_id,
+        "side": provider.side,
+        "network": network,
+        "currency": provider.pool_id.split("-", 1)[0],
+        "dest_address": dest_address(network),
+    }
+    values.update({k: str(v) for k, v in given.items() if v is not None})
+    return values
+
+
 class Driver:
     """Acts as a customer (and as ops) on the partner, through the manifest's actions."""
 
@@ -35,19 +51,9 @@ class Driver:
 
     # -- variables -------------------------------------------------------------------------
     def variables(self, **given: object) -> dict[str, str]:
-        provider = self.manifest.provider
-        network = str(given.get("network") or provider.network)
-        values: dict[str, str] = {
-            "pool_id": provider.pool_id,
-            "side": provider.side,
-            "network": network,
-            "currency": provider.pool_id.split("-", 1)[0],
-            "dest_address": dest_address(network),
-            "account": "",
-            "amount": "",
-            "order_ref": "",
-        }
-        values.update({k: str(v) for k, v in given.items() if v is not None})
+        """The template variables of one call (account, amount and order_ref empty if not given)."""
+        values = {"account": "", "amount": "", "order_ref": ""}
+        values.update(template_variables(self.manifest, **given))
         return values
 
     def category(self, answer: Answer) -> str | None:

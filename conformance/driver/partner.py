@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -300,7 +299,3 @@ class PartnerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def environment_overrides(pairs: Mapping[str, str] | None) -> dict[str, str]:
-    return dict(pairs or {})

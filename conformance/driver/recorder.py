@@ -1,8 +1,9 @@
-"""The evidence recorder: what a scenario did and saw, redacted by value as it is recorded.
+"""The evidence recorder: what was done and seen, redacted by value as it is recorded.
 
-It only records; the plugin decides from what it recorded: a blocker finding → ``fail``;
-no blocker but an answer the manifest could not read, or a declared observation never made
-→ ``error`` (fail closed); otherwise ``pass``.
+It records facts only (steps, ids, journal entries, tables, screenshots, the decisive
+observations made, answers the manifest could not read). Findings — the partner is wrong —
+are made by the deciders, through :class:`conformance.checks.scenario_recorder.ScenarioRecorder`;
+the plugin decides each outcome from both.
 """
 
 from __future__ import annotations
@@ -12,22 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.catalogue import SeedClause, scenario
 from conformance.evidence import Evidence, Screenshot, Step
-from conformance.findings import Finding, Severity
 from conformance.redact import Redactor
 
 JOURNAL_LIMIT = 200
-
-
-def reason_line(findings: Iterable[Finding]) -> str:
-    """One line that tells the partner what to fix, from the first finding (plus a count)."""
-    items = list(findings)
-    if not items:
-        return ""
-    first = items[0]
-    more = f" (+{len(items) - 1} more)" if len(items) > 1 else ""
-    return f"{first.message} Fix: {first.fix}{more}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +26,7 @@ class _Table:
 
 
 class EvidenceRecorder:
-    """Collects steps, ids, a journal excerpt, tables and findings for one scenario."""
+    """Collects steps, ids, a journal excerpt, tables and observations for one scenario."""
 
     def __init__(self, scenario_id: str, *, redactor: Redactor) -> None:
         self.scenario_id = scenario_id
@@ -48,13 +37,9 @@ class EvidenceRecorder:
         self._journal: dict[int, dict[str, Any]] = {}
         self._tables: list[_Table] = []
         self._screenshots: list[Screenshot] = []
-        self._findings: list[Finding] = []
         self._observed: dict[str, int] = {}
         self._unreadable: list[str] = []
         self.partner_log = ""
-        spec = scenario(scenario_id) if "." in scenario_id else None
-        self.clause: SeedClause | None = spec.clause if spec else None
-        self.advisory = bool(spec and spec.advisory)
 
     def step(self, action: str, detail: str = "", *, ok: bool = True) -> None:
         self._steps.append(
@@ -94,44 +79,6 @@ class EvidenceRecorder:
     def screenshot(self, shot: Screenshot) -> None:
         self._screenshots.append(shot)
 
-    def finding(
-        self, message: str, *, fix: str, severity: Severity | None = None, **ids: str | None
-    ) -> None:
-        """Record that the partner is wrong; the scenario fails when it ends (see ``decide``)."""
-        if severity is None:
-            severity = Severity.ADVISORY if self.advisory else Severity.BLOCKER
-        assert self.clause is not None, "findings need a catalogue scenario"
-        self._findings.append(
-            Finding(
-                scenario_id=self.scenario_id,
-                severity=severity,
-                message=self.redactor.text(message),
-                fix=self.redactor.text(fix),
-                clause=self.clause,
-                ids=tuple((k, self.redactor.text(str(v))) for k, v in ids.items() if v),
-            )
-        )
-        self.step("finding", message, ok=False)
-
-    def check(
-        self,
-        condition: bool,
-        message: str,
-        *,
-        fix: str,
-        observes: str | None = None,
-        **ids: str | None,
-    ) -> bool:
-        """Record a finding unless ``condition`` holds; returns the condition.
-
-        ``observes`` names the decisive observation this check made (see :meth:`observed`).
-        """
-        if observes is not None:
-            self.observed(observes)
-        if not condition:
-            self.finding(message, fix=fix, severity=None, **ids)
-        return condition
-
     def observed(self, kind: str) -> None:
         """A decisive observation was made (a scenario declares which it must make)."""
         self._observed[kind] = self._observed.get(kind, 0) + 1
@@ -150,21 +97,6 @@ class EvidenceRecorder:
     @property
     def unreadable_answers(self) -> tuple[str, ...]:
         return tuple(self._unreadable)
-
-    @property
-    def findings(self) -> tuple[Finding, ...]:
-        return tuple(self._findings)
-
-    @property
-    def blockers(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self._findings if f.severity is Severity.BLOCKER)
-
-    @property
-    def failing(self) -> tuple[Finding, ...]:
-        """The findings that fail this scenario: blockers, or any finding of an advisory
-        scenario (its failure is reported and never blocks; an advisory finding inside a
-        blocking scenario keeps its pass)."""
-        return self.findings if self.advisory else self.blockers
 
     def evidence(self) -> Evidence:
         return Evidence(

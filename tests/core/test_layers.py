@@ -48,3 +48,26 @@ def test_the_report_does_not_drive_partners() -> None:
         if name.startswith(("conformance.simulator", "conformance.driver", "conformance.checks"))
     }
     assert not offending, sorted(offending)
+
+
+def test_the_driver_records_facts_and_makes_no_findings() -> None:
+    """A finding is a decision: the deciders (checks/, scenarios/) make it, never the driver."""
+    offending = {
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in (PACKAGE / "driver").rglob("*.py")
+        for name in _imports(path)
+        if name == "conformance.findings"
+    }
+    assert not offending, sorted(offending)
+
+
+def test_scenarios_reach_the_simulator_only_through_the_provider_facade() -> None:
+    """``checks/provider.py`` is the one typed view of the simulator for checks and scenarios."""
+    scenarios = PACKAGE.parent / "scenarios"
+    offending = sorted(
+        f"{path.relative_to(PACKAGE.parent)}: {line.strip()}"
+        for path in (*scenarios.glob("*.py"), *(PACKAGE / "checks").rglob("*.py"))
+        for line in path.read_text().splitlines()
+        if ".control." in line
+    )
+    assert not offending, offending

@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 
-from conformance.checks.browser import BrowserLog, QuotePage, WebContext
+from conformance.checks.page_requests import BrowserLog
 from conformance.checks.provider import Provider
+from conformance.checks.quote_page import QuotePage
+from conformance.checks.scenario_recorder import ScenarioRecorder
+from conformance.checks.web_context import WebContext
 from conformance.driver.actions import HttpActions
 from conformance.driver.browser import origin_of, storage_script
 from conformance.driver.manifest import Manifest, manifest_from_data, parse_text
-from conformance.driver.recorder import EvidenceRecorder
 from conformance.errors import CannotArrange
 from conformance.redact import Redactor
 from conformance.simulator import PartnerSpec, Simulator, SimulatorSettings
@@ -85,7 +87,7 @@ def manifest(web: dict[str, Any], *, login: bool = False) -> Manifest:
 def context(
     m: Manifest, sim: Simulator, creds: Any, server: PageServer, tmp_path: Path
 ) -> WebContext:
-    evidence = EvidenceRecorder("page_shapes", redactor=Redactor([creds.secret_key]))
+    evidence = ScenarioRecorder("page_shapes", redactor=Redactor([creds.secret_key]))
     return WebContext(
         manifest=m,
         base_url=server.url,

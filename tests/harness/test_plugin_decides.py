@@ -141,6 +141,8 @@ def test_plugin_module_has_no_partner_findings_exception() -> None:
 
     assert not hasattr(recorder, "PartnerFindings")
     assert not hasattr(recorder.EvidenceRecorder, "decide")
+    # The driver records facts; findings are made in the deciders' ScenarioRecorder.
+    assert not hasattr(recorder.EvidenceRecorder, "finding")
 
 
 def test_mutated_scenario_that_skips_its_decisive_step_errors(

@@ -1,13 +1,13 @@
-"""Shared browser steps: open the partner's quote page with a fresh quote, click, log requests.
+"""The partner's quote page in one headless browser: open it as an account, quote, click Accept.
 
 Every browser scenario drives the page through :class:`QuotePage` (one headless chromium per
-scenario, from :mod:`conformance.driver.browser`), and every request the page makes is kept
-in the session's :class:`BrowserLog`, which ``secrets.browser_no_provider_calls`` judges.
-The page is read only through the manifest's ``[web]`` section: its selectors, the cookies
-and localStorage that open it as the page's account, its ``login`` steps (run once the page
-has loaded) and ``steps`` (run after amount, network and address, before get-quote). Every
-wait on the partner is a :class:`~conformance.driver.timings.Timings` bound; the money is
-judged on the provider's journal.
+scenario, from :mod:`conformance.driver.browser`); the requests it makes are kept as
+:class:`~conformance.checks.page_requests.PageRequest` records. The page is read only through
+the manifest's ``[web]`` section: its selectors, the cookies and localStorage that open it as
+the page's account, its ``login`` steps (run once the page has loaded) and ``steps`` (run
+after amount, network and address, before get-quote). Every wait on the partner is a
+:class:`~conformance.driver.timings.Timings` bound; the money is judged on the provider's
+journal.
 """
 
 from __future__ import annotations
@@ -15,28 +15,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from conformance.checks.provider import Provider
-from conformance.driver.actions import HttpActions, render
+from conformance.checks.page_requests import SAFE_METHODS, PageRequest
+from conformance.checks.waits import until
+from conformance.checks.web_context import WebContext
+from conformance.driver.actions import render
 from conformance.driver.browser import BrowserSession, fill_field, invalid_fields, perform
-from conformance.driver.driver import dest_address, new_account
-from conformance.driver.manifest import Manifest, PageStep, WebSpec, placeholders_in
-from conformance.driver.recorder import EvidenceRecorder
-from conformance.driver.timings import READ_INTERVAL_S, Timings
-from conformance.errors import CannotArrange, ManifestError, PageActionFailed, PartnerUnreachable
+from conformance.driver.driver import new_account, template_variables
+from conformance.driver.manifest import PageStep, placeholders_in
+from conformance.errors import CannotArrange, ManifestError, PageActionFailed
 from conformance.redact import Redactor
 
-# Methods that do not change anything: a page may send these freely.
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-TABLE_LIMIT = 100
 # A forced click on a control that is on the page happens at once or not at all: the harness's
 # own bound, not a wait on the partner.
 FORCED_CLICK_MS = 2000
@@ -48,162 +43,9 @@ PAGE_HINT = (
 _SHOT_COUNTER = itertools.count(1)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PageRequest:
-    """One request a page made in a browser scenario, redacted, with the secrets it carried."""
-
-    scenario_id: str
-    seq: int
-    at_s: float
-    method: str
-    url: str
-    resource_type: str
-    # Labels of the run's server secrets found in its URL, headers or body ("secret_key").
-    carries: tuple[str, ...] = ()
-
-    @property
-    def is_action(self) -> bool:
-        """A request that can change state (an accept, a transact), not a read."""
-        return self.method.upper() not in SAFE_METHODS
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario_id, "at_s": self.at_s, "method": self.method,
-            "url": self.url, "type": self.resource_type, "carries": ", ".join(self.carries),
-        }
-
-
-class BrowserLog:
-    """Every request every browser scenario of the session made (one per pytest session)."""
-
-    def __init__(self) -> None:
-        self._requests: list[PageRequest] = []
-
-    def extend(self, requests: tuple[PageRequest, ...]) -> None:
-        self._requests.extend(requests)
-
-    @property
-    def requests(self) -> tuple[PageRequest, ...]:
-        return tuple(self._requests)
-
-    @property
-    def scenarios(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(r.scenario_id for r in self._requests))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebContext:
-    """What a browser scenario needs: the page spec, the partner, the provider, where to write."""
-
-    manifest: Manifest
-    base_url: str
-    provider_url: str
-    provider: Provider
-    evidence: EvidenceRecorder
-    log: BrowserLog
-    screenshot_dir: Path
-    # True when screenshots are written inside the report directory (paths stay relative).
-    in_report_dir: bool
-    report_dir: Path | None
-    # The run's server secrets by label; never printed, only searched for.
-    secrets: Mapping[str, str]
-    # The partner's HTTP actions: its [actions.login] signs a page's account in through the API.
-    http: HttpActions | None = None
-
-    @property
-    def web(self) -> WebSpec:
-        if self.manifest.web is None:
-            raise CannotArrange("the manifest declares no [web] section")
-        return self.manifest.web
-
-    @property
-    def timings(self) -> Timings:
-        return Timings.of(self.manifest)
-
-    def touches_provider(self, url: str) -> bool:
-        """A URL on the simulated provider's host and port."""
-        target, provider = urlsplit(url), urlsplit(self.provider_url)
-        if target.netloc == provider.netloc:
-            return True
-        return (
-            target.port == provider.port
-            and (target.hostname or "") in LOOPBACK
-            and (provider.hostname or "") in LOOPBACK
-        )
-
-
-def web_context(request: Any, *, need_web: bool = True) -> WebContext:
-    """Build the context from the session's fixtures; skip (not applicable) without [web].
-
-    Called from the plugin's ``web`` fixture: the skip comes before the partner is started.
-    """
-    import pytest
-
-    manifest: Manifest = request.getfixturevalue("conformance_manifest")
-    if need_web and manifest.web is None:
-        pytest.skip("browser scenario: the manifest declares no [web] pages")
-    if manifest.web is None and manifest.artefacts is None:
-        pytest.skip("the manifest declares neither [web] pages nor [artefacts] to scan")
-    partner = request.getfixturevalue("partner")
-    dead = partner.process.exit_reason()
-    if dead:
-        raise PartnerUnreachable(
-            f"the partner is not running ({dead}); log tail:\n" + partner.process.log_tail(20)
-        )
-    simulator = request.getfixturevalue("simulator")
-    report_dir: Path | None = request.getfixturevalue("conformance_out_dir")
-    if report_dir is not None:
-        screenshot_dir, inside = report_dir / "screenshots", True
-    else:
-        screenshot_dir = request.getfixturevalue("tmp_path") / "screenshots"
-        inside = False
-    issued = simulator.control.partner(partner.partner_id)
-    return WebContext(
-        manifest=manifest,
-        base_url=partner.process.base_url,
-        provider_url=simulator.base_url,
-        provider=request.getfixturevalue("provider"),
-        evidence=request.getfixturevalue("evidence"),
-        log=request.getfixturevalue("browser_log"),
-        screenshot_dir=screenshot_dir,
-        in_report_dir=inside,
-        report_dir=report_dir,
-        secrets={"secret_key": issued.secret_key, "webhook_secret": issued.webhook_secret},
-        http=partner.actions.http,
-    )
-
-
-def page_variables(manifest: Manifest, *, account: str, amount: str) -> dict[str, str]:
-    """What ``[web]`` templates are filled with for one page (before any login yields)."""
-    provider = manifest.provider
-    network = provider.network
-    return {
-        "account": account,
-        "amount": amount,
-        "network": network,
-        "dest_address": dest_address(network),
-        "pool_id": provider.pool_id,
-        "side": provider.side,
-        "currency": provider.pool_id.split("-", 1)[0],
-    }
-
-
 def step_label(part: str, index: int, step: PageStep) -> str:
     """How a manifest page step is named in evidence and errors: ``[web].steps[2] (check '#t')``."""
     return f"[web].{part}[{index}] ({step.action} {step.selector!r})"
-
-
-async def until(
-    predicate: Callable[[], bool], *, bound_s: float, interval_s: float = READ_INTERVAL_S
-) -> bool:
-    """Poll an observable condition without blocking the browser's event loop."""
-    deadline = time.monotonic() + bound_s
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(interval_s)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,7 +71,7 @@ class QuotePage:
         self.page: Any = session.page
         self.timings = ctx.timings
         self.account = account or new_account("web")
-        self.variables = page_variables(
+        self.variables = template_variables(
             ctx.manifest, account=self.account, amount=ctx.provider.ordinary_amount()
         )
         self._api_cookies: dict[str, str] = {}
@@ -653,10 +495,3 @@ class QuotePage:
 def _first_line(exc: Exception) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
-
-
-def record_requests(
-    evidence: EvidenceRecorder, name: str, requests: tuple[PageRequest, ...]
-) -> None:
-    """Keep a (bounded) table of page requests in the evidence."""
-    evidence.table(name, [r.row() for r in requests[:TABLE_LIMIT]])
