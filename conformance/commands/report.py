@@ -1,4 +1,5 @@
-"""``zeropools-conformance report DIR``: re-render report.html and summary.md from report.json."""
+"""``zeropools-conformance report DIR``: re-render report.html and summary.md (and a load run's
+load.svg) from report.json."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from conformance.report import rerender
 from conformance.report.hashes import MANIFEST_NAME
 
 NAME = "report"
-HELP = "Re-render report.html and summary.md of a report directory from its report.json."
+HELP = ("Re-render report.html and summary.md (and a load run's load.svg) of a report "
+        "directory from its report.json.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

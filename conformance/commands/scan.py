@@ -11,11 +11,11 @@ from pathlib import Path
 
 from conformance import exit_codes
 from conformance.errors import ScanInputError
+from conformance.sarif import SarifWriter
 from conformance.scan.artefacts import Artefact, Kind
 from conformance.scan.crawl import CrawlLimits, crawl
 from conformance.scan.encodings import KEY_PREFIXES, Canary
 from conformance.scan.files import load_paths
-from conformance.scan.sarif import SarifWriter
 from conformance.scan.secrets import SecretFinding, SecretScanner
 
 NAME = "scan"

@@ -2,6 +2,8 @@
 
     write_report(run, out_dir, redactor=...)   -> Written (verdict, document, files)
     rerender(out_dir)                          -> (files, manifest updated?) from report.json
+
+A load run (``run.load`` set) also gets load.svg, its throughput and latency picture.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from conformance.report.json import JsonWriter
 from conformance.report.junit import JunitWriter
 from conformance.report.markdown import MarkdownWriter
 from conformance.report.provenance import PARTNER_MANIFEST_FILES, Provenance, copy_manifest
-from conformance.report.sarif import SarifWriter
+from conformance.report.sarif import SarifReportWriter
+from conformance.report.svg import SvgWriter
 from conformance.report.verdict import Decision, QuestionVerdict, Verdict, decide
 from conformance.results import RunResult
 
@@ -28,8 +31,10 @@ REPORT_FILES = ("report.json", "report.html", "junit.xml", "summary.md", "secret
                 MANIFEST_NAME)
 # Also ours, written only by some runs (a manifest copy, a signature, a package's extras):
 # certify removes them all before a run so nothing stale is left beside a new report.
-OWNED_FILES = (*REPORT_FILES, *PARTNER_MANIFEST_FILES, "statement.json", "statement.sig",
-               "README.txt", "BLOCKED")
+# A load run's raw samples (every request and order, JSON lines): written by the load command.
+LOAD_SAMPLES = "load-samples.jsonl"
+OWNED_FILES = (*REPORT_FILES, *PARTNER_MANIFEST_FILES, SvgWriter.filename, LOAD_SAMPLES,
+               "statement.json", "statement.sig", "README.txt", "BLOCKED")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,14 +81,18 @@ def write_report(
         HtmlWriter().write(document, out_dir, redactor),
         JunitWriter().write(document, out_dir, redactor),
         MarkdownWriter().write(document, out_dir, redactor),
-        SarifWriter(scanner_logs).write(document, out_dir, redactor),
+        SarifReportWriter(scanner_logs).write(document, out_dir, redactor),
     ]
+    picture = SvgWriter().write(document, out_dir, redactor)
+    if picture is not None:
+        files.append(picture)
     files.append(write_manifest(out_dir))
     return Written(verdict=verdict, document=document, files=tuple(files))
 
 
 def rerender(out_dir: Path, *, redactor: Redactor | None = None) -> tuple[tuple[Path, ...], bool]:
-    """Re-render report.html and summary.md from report.json; say if the manifest was updated.
+    """Re-render report.html and summary.md (and a load run's load.svg) from report.json; say
+    if the manifest was updated.
 
     The manifest is rewritten only when every other file still matches it, so a
     re-render never launders a changed report.json.
@@ -94,9 +103,11 @@ def rerender(out_dir: Path, *, redactor: Redactor | None = None) -> tuple[tuple[
         intact = (out_dir / MANIFEST_NAME).is_file() and verify(out_dir).ok
     except IntegrityError:
         intact = False
+    picture = SvgWriter().write(document, out_dir, redactor)
     files = (
         HtmlWriter().write(document, out_dir, redactor),
         MarkdownWriter().write(document, out_dir, redactor),
+        *((picture,) if picture is not None else ()),
     )
     if intact:
         write_manifest(out_dir)
@@ -104,6 +115,7 @@ def rerender(out_dir: Path, *, redactor: Redactor | None = None) -> tuple[tuple[
 
 
 __all__ = [
+    "LOAD_SAMPLES",
     "OWNED_FILES",
     "REPORT_FILES",
     "Decision",

@@ -1,5 +1,8 @@
 """The report document: one redacted, JSON-native dict that every format is rendered from.
 
+Its shape is typed in :mod:`conformance.report.shape` (mirroring the JSON schema), so the
+writers are checked by mypy.
+
 report.json is this document; the HTML, Markdown and JUnit writers read it too, so
 ``zeropools-conformance report DIR`` can re-render them from report.json alone and
 get the same bytes.
@@ -14,23 +17,34 @@ import shutil
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
-from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 from conformance.catalogue import SCENARIOS, SCENARIOS_BY_ID, SeedClause
 from conformance.errors import ReportError
 from conformance.evidence import Screenshot
 from conformance.redact import Redactor
+from conformance.report.load_section import load_section
 from conformance.report.provenance import Provenance, api_version, randomness, rerun_command
-from conformance.report.verdict import RULES, QuestionVerdict, Verdict
+from conformance.report.shape import (
+    Clause,
+    Counts,
+    FixEntry,
+    ManifestEntry,
+    QuestionEntry,
+    ReportDocument,
+    ScenarioEntry,
+    WaiverEntry,
+)
+from conformance.report.verdict import QuestionVerdict, Verdict
 from conformance.results import RunResult, ScenarioResult, Status
+from conformance.schemas import load_schema, validator
 
 REPORT_FORMAT = 1
 SCREENSHOT_DIR = "screenshots"
+SCHEMA_NAME = "report.schema"
 
-Document = dict[str, Any]
+Document = ReportDocument
 
 _ORDER = {spec.id: index for index, spec in enumerate(SCENARIOS)}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -54,7 +68,7 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def clause_dict(clause: SeedClause) -> dict[str, str]:
+def clause_dict(clause: SeedClause) -> Clause:
     return {
         "page": clause.page,
         "url": clause.url,
@@ -85,11 +99,17 @@ def _place_screenshot(shot: Screenshot, scenario_id: str, out_dir: Path, index: 
     return target.as_posix()
 
 
-def _fix_for(result: ScenarioResult) -> str:
+def _fix_for(result: ScenarioResult, titles: Mapping[str, str]) -> str:
     fixes = list(dict.fromkeys(f.fix.strip() for f in result.findings if f.fix.strip()))
     if fixes:
         return "; ".join(fixes)
     spec = SCENARIOS_BY_ID.get(result.scenario_id)
+    title = titles.get(result.scenario_id)
+    if title is not None and result.status is Status.FAIL:
+        return (
+            f"Make this guarantee hold under load ({title}): its detail and examples in the "
+            "load section show where it broke; fix the cause and run the load again."
+        )
     if result.status is Status.ERROR:
         return (
             "The harness could not decide this scenario. Fix the cause named in the reason "
@@ -101,16 +121,18 @@ def _fix_for(result: ScenarioResult) -> str:
 
 
 def _scenario_entry(
-    result: ScenarioResult, verdict: Verdict, out_dir: Path, provenance: Provenance | None
-) -> dict[str, Any]:
+    result: ScenarioResult, verdict: Verdict, out_dir: Path, provenance: Provenance | None,
+    titles: Mapping[str, str],
+) -> ScenarioEntry:
     spec = SCENARIOS_BY_ID.get(result.scenario_id)
     judged = verdict.scenario(result.scenario_id)
     status = judged.status if judged is not None else result.status
     evidence = result.evidence
-    rerun = rerun_command(provenance, result.scenario_id)
+    # A load run's guarantees are rerun by the load command, not by certify --only.
+    rerun = None if result.scenario_id in titles else rerun_command(provenance, result.scenario_id)
     return {
         "id": result.scenario_id,
-        "title": spec.title if spec else result.scenario_id,
+        "title": spec.title if spec else titles.get(result.scenario_id, result.scenario_id),
         "group": spec.group if spec else result.scenario_id.split(".", 1)[0],
         "question": spec.question if spec else None,
         "advisory": bool(spec and spec.advisory),
@@ -158,7 +180,7 @@ def _scenario_entry(
     }
 
 
-def _question_entry(q: QuestionVerdict) -> dict[str, Any]:
+def _question_entry(q: QuestionVerdict) -> QuestionEntry:
     return {
         "id": q.id,
         "text": q.text,
@@ -183,10 +205,11 @@ def _problem(result: ScenarioResult) -> str:
 
 
 def _fixes(
-    scenarios: list[tuple[dict[str, Any], ScenarioResult]], verdict: Verdict
-) -> list[dict[str, Any]]:
+    scenarios: list[tuple[ScenarioEntry, ScenarioResult]], verdict: Verdict,
+    titles: Mapping[str, str],
+) -> list[FixEntry]:
     """What to fix, blocking items first: failures, errors, unanswered questions, harness."""
-    fixes: list[dict[str, Any]] = []
+    fixes: list[FixEntry] = []
     for entry, result in scenarios:
         if entry["status"] not in ("fail", "error"):
             continue
@@ -198,9 +221,9 @@ def _fixes(
             "question": entry["question"],
             "blocks": entry["blocks"],
             "reason": _problem(result) or entry["reason"] or f"{entry['id']} {entry['status']}",
-            "fix": _fix_for(result),
+            "fix": _fix_for(result, titles),
             "clause": entry["clause"],
-            "rerun": entry["rerun"],
+            "rerun": entry.get("rerun"),
         })
     for q in verdict.questions:
         if q.blocks and q.answer.value == "unanswered":
@@ -238,16 +261,19 @@ def build_document(
     out_dir: Path,
     redactor: Redactor,
     provenance: Provenance | None = None,
-    partner_manifest: Mapping[str, Any] | None = None,
+    partner_manifest: ManifestEntry | None = None,
 ) -> Document:
     """The redacted report document; screenshots outside ``out_dir`` are copied in."""
     ordered = sorted(run.scenarios, key=lambda r: _ORDER.get(r.scenario_id, len(_ORDER)))
-    pairs = [(_scenario_entry(r, verdict, out_dir, provenance), r) for r in ordered]
-    counts = {status.value: 0 for status in Status}
+    titles = {g.id: g.title for g in run.load.guarantees} if run.load else {}
+    pairs = [(_scenario_entry(r, verdict, out_dir, provenance, titles), r) for r in ordered]
+    tally = {status.value: 0 for status in Status}
     for entry, _ in pairs:
-        counts[entry["status"]] += 1
+        tally[entry["status"]] += 1
+    counts: Counts = {"pass": tally["pass"], "fail": tally["fail"], "error": tally["error"],
+                      "skipped": tally["skipped"], "waived": tally["waived"]}
     judged = {index: v for index, v in enumerate(verdict.waivers) if v.waiver == run.waivers[index]}
-    waivers = []
+    waivers: list[WaiverEntry] = []
     for index, w in enumerate(run.waivers):
         state = judged.get(index)
         waivers.append({
@@ -268,7 +294,7 @@ def build_document(
         "catalogue_version": run.catalogue_version,
         "api_version": api_version(),
         "partner_build": provenance.partner_build if provenance else None,
-        "partner_manifest": dict(partner_manifest) if partner_manifest else None,
+        "partner_manifest": partner_manifest or None,
         "randomness": randomness(),
         "run": {
             "started_at": run.started_at,
@@ -282,32 +308,28 @@ def build_document(
         "warnings": list(verdict.warnings),
         "harness_errors": list(run.harness_errors),
         "questions": [_question_entry(q) for q in verdict.questions],
-        "fixes": _fixes(pairs, verdict),
+        "fixes": _fixes(pairs, verdict, titles),
         "counts": counts,
         "scenarios": [entry for entry, _ in pairs],
         "waivers": waivers,
-        "rules": list(RULES),
+        "rules": list(verdict.rules),
     }
+    if run.load is not None:
+        document["load"] = load_section(run.load)
     # Through JSON once: the in-memory document is exactly what report.json reloads as.
     redacted = redactor.data(plain(document))
-    result: Document = json.loads(json.dumps(redacted))
-    return result
+    return cast(Document, json.loads(json.dumps(redacted)))
 
 
-@cache
 def schema() -> dict[str, Any]:
     """The JSON Schema of report.json, shipped in the package."""
-    text = resources.files("conformance").joinpath("schemas/report.schema.json").read_text()
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
+    return load_schema(SCHEMA_NAME)
 
 
 def validate(document: Any) -> None:
     """Raise :class:`ReportError` naming the first invalid field of a report document."""
-    from jsonschema import Draft202012Validator
-
-    validator = Draft202012Validator(schema())
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator(SCHEMA_NAME).iter_errors(document),
+                    key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
         where = "/" + "/".join(str(p) for p in first.absolute_path)
@@ -329,5 +351,4 @@ def load(path: Path) -> Document:
     except json.JSONDecodeError as exc:
         raise ReportError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}") from None
     validate(document)
-    loaded: Document = document
-    return loaded
+    return cast(Document, document)

@@ -1,6 +1,7 @@
 """report.html: one self-contained page a reviewer reads offline, verdict first.
 
-Order of the page: verdict banner, the six questions, what to fix, evidence per
+Order of the page: verdict banner, the six questions (a load run: its guarantees, the
+throughput and latency picture, percentiles and counts), what to fix, evidence per
 scenario (ids support and finance look up, steps, journal excerpt, tables,
 screenshots embedded as data: URIs), waivers, and how the verdict is decided.
 """
@@ -15,6 +16,15 @@ from typing import Any
 
 from conformance.redact import Redactor
 from conformance.report.document import Document, inside_dir
+from conformance.report.load_html import load_html
+from conformance.report.shape import (
+    FindingEntry,
+    QuestionEntry,
+    Row,
+    ScenarioEntry,
+    ScreenshotEntry,
+    StepEntry,
+)
 
 MAX_JOURNAL_ROWS = 200
 MAX_CELL = 300
@@ -108,6 +118,7 @@ td .nil{color:#98a2b3}
 td.notok{color:var(--red);font-weight:700}
 figure{margin:12px 0}figure img{max-width:100%;border:1px solid var(--line);border-radius:6px}
 figcaption{color:var(--muted);font-size:.85rem}
+figure.plot svg{max-width:100%;height:auto;border:1px solid var(--line);border-radius:6px}
 pre{background:#101828;color:#e4e7ec;padding:10px 12px;border-radius:6px;overflow-x:auto;
 font-size:.8rem;max-height:360px}
 .muted{color:var(--muted)}
@@ -128,7 +139,7 @@ class _Html:
         return escape(self._redactor.text(str(value)), quote=True)
 
 
-def _answer_pill(question: dict[str, Any]) -> str:
+def _answer_pill(question: QuestionEntry) -> str:
     answer = question["answer"]
     if answer == "unanswered":
         css = "open"
@@ -165,11 +176,13 @@ class HtmlWriter:
             "<!doctype html>",
             '<html lang="en"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-            f"<title>{e(document['verdict'].upper())} · 0Pools readiness · "
+            f"<title>{e(document['verdict'].upper())} · "
+            f"0Pools {'load run' if document.get('load') else 'readiness'} · "
             f"{e(document['partner_name'])}</title>",
             f"<style>{CSS}</style></head><body><main>",
             self._banner(document, e),
             self._questions(document, e, status_of),
+            load_html(document, e, _anchor),
             self._fixes(document, e),
             self._warnings(document, e),
             self._scenarios(document, out_dir, e),
@@ -189,7 +202,11 @@ class HtmlWriter:
     def _banner(self, doc: Document, e: _Html) -> str:
         ready = doc["verdict"] == "ready"
         css = "ready" if ready else "blocked"
+        load = bool(doc.get("load"))
         decision = "READY to launch" if ready else "BLOCKED — do not launch"
+        if load:
+            decision = ("READY — every guarantee held under load" if ready
+                        else "BLOCKED — a guarantee did not hold under load")
         if doc["exit_code"] == 2:
             decision = "BLOCKED — the harness could not decide"
         run = doc["run"]
@@ -211,13 +228,13 @@ class HtmlWriter:
             f' {warnings} advisory warning{"s" if warnings != 1 else ""} below; '
             "they do not block." if warnings else ""
         )
-        why = f"{lead}<ul>{reasons}</ul>" if reasons else (
-            "<p>Every readiness question has its safe answer and no guard failed."
-            f"{note}</p>"
-        )
+        good = ("Every guarantee held after the spike." if load else
+                "Every readiness question has its safe answer and no guard failed.")
+        why = f"{lead}<ul>{reasons}</ul>" if reasons else f"<p>{good}{note}</p>"
+        label = "load run" if load else "launch readiness"
         return (
             f'<header class="banner {css}" id="verdict">'
-            f'<div class="label">0Pools launch readiness · {e(doc["partner_name"])}</div>'
+            f'<div class="label">0Pools {label} · {e(doc["partner_name"])}</div>'
             f'<div class="decision">{e(decision)}</div>'
             f'<div class="meta">Run {e(run["started_at"])} → {e(run["finished_at"])}'
             f' ({run["duration_s"]:.1f} s) · harness {e(doc["harness_version"])}'
@@ -240,6 +257,8 @@ class HtmlWriter:
         return "".join(f"<br>{p}" if i == 0 else f" · {p}" for i, p in enumerate(parts))
 
     def _questions(self, doc: Document, e: _Html, status_of: dict[str, str]) -> str:
+        if not doc["questions"] and doc.get("load"):
+            return ""  # a load run asks none of them; its guarantees follow
         rows = []
         for q in doc["questions"]:
             links = []
@@ -317,8 +336,10 @@ class HtmlWriter:
     def _scenarios(self, doc: Document, out_dir: Path, e: _Html) -> str:
         counts = doc["counts"]
         chips = "".join(
-            f'<span><span class="dot {k}"></span>{counts[k]} {k}</span>'
-            for k in ("pass", "fail", "error", "skipped", "waived")
+            f'<span><span class="dot {k}"></span>{n} {k}</span>'
+            for k, n in (("pass", counts["pass"]), ("fail", counts["fail"]),
+                         ("error", counts["error"]), ("skipped", counts["skipped"]),
+                         ("waived", counts["waived"]))
         )
         blocks = [self._scenario(s, out_dir, e) for s in doc["scenarios"]]
         return (
@@ -326,10 +347,11 @@ class HtmlWriter:
             f'<p class="counts">{chips}</p>{"".join(blocks)}</section>'
         )
 
-    def _scenario(self, s: dict[str, Any], out_dir: Path, e: _Html) -> str:
+    def _scenario(self, s: ScenarioEntry, out_dir: Path, e: _Html) -> str:
         status = s["status"]
         opened = " open" if status in ("fail", "error") else ""
-        question = s["question"] or ("advisory" if s["advisory"] else "guard")
+        guard = "guarantee" if s["group"] == "load" else "guard"
+        question = s["question"] or ("advisory" if s["advisory"] else guard)
         if s["skip_kind"]:
             question += " · " + s["skip_kind"].replace("_", " ")
         body: list[str] = []
@@ -392,7 +414,7 @@ class HtmlWriter:
         )
         return f'<h3>Ids to look up</h3><dl class="ids">{rows}</dl>'
 
-    def _findings(self, findings: list[dict[str, Any]], e: _Html) -> str:
+    def _findings(self, findings: list[FindingEntry], e: _Html) -> str:
         if not findings:
             return ""
         items = "".join(
@@ -402,7 +424,7 @@ class HtmlWriter:
         )
         return f"<h3>Findings</h3><ul>{items}</ul>"
 
-    def _steps(self, steps: list[dict[str, Any]], e: _Html) -> str:
+    def _steps(self, steps: list[StepEntry], e: _Html) -> str:
         if not steps:
             return ""
         rows = "".join(
@@ -416,7 +438,7 @@ class HtmlWriter:
             f"<tbody>{rows}</tbody></table></div>"
         )
 
-    def _journal(self, journal: list[dict[str, Any]], e: _Html) -> str:
+    def _journal(self, journal: list[Row], e: _Html) -> str:
         if not journal:
             return ""
         shown = journal[:MAX_JOURNAL_ROWS]
@@ -427,7 +449,7 @@ class HtmlWriter:
         return self._table("Provider journal excerpt", shown, e, first=_JOURNAL_FIRST) + note
 
     def _table(
-        self, name: str, rows: list[dict[str, Any]], e: _Html, first: tuple[str, ...] = ()
+        self, name: str, rows: list[Row], e: _Html, first: tuple[str, ...] = ()
     ) -> str:
         if not rows:
             return f"<h3>{e(name)}</h3><p class=\"muted\">(empty)</p>"
@@ -451,7 +473,7 @@ class HtmlWriter:
             return '<span class="nil">—</span>'
         return e(_cell_text(value))
 
-    def _screenshots(self, shots: list[dict[str, Any]], out_dir: Path, e: _Html) -> str:
+    def _screenshots(self, shots: list[ScreenshotEntry], out_dir: Path, e: _Html) -> str:
         if not shots:
             return ""
         figures = []

@@ -9,6 +9,7 @@ from typing import Any
 
 from conformance.redact import Redactor
 from conformance.report.document import Document
+from conformance.report.shape import ScenarioEntry
 
 _XML_INVALID = {c: None for c in range(32) if c not in (9, 10, 13)}
 
@@ -18,8 +19,8 @@ def _clean(text: Any) -> str:
     return str(text).translate(_XML_INVALID)
 
 
-def _details(scenario: dict[str, Any]) -> str:
-    parts = [scenario["reason"]]
+def _details(scenario: ScenarioEntry) -> str:
+    parts: list[str] = [scenario["reason"]]
     for finding in scenario["findings"]:
         parts.append(f"- {finding['message']} (fix: {finding['fix']}; {finding['clause']['cite']})")
     if scenario["clause"]:

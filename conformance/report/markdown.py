@@ -7,6 +7,9 @@ from typing import Any
 
 from conformance.redact import Redactor
 from conformance.report.document import Document
+from conformance.report.load_html import ms, settings_line
+from conformance.report.shape import LoadSection, QuestionEntry
+from conformance.report.svg import SvgWriter
 
 MAX_FIXES = 15
 MAX_CELL = 160
@@ -19,13 +22,52 @@ def _cell(text: Any) -> str:
     return value.replace("|", "\\|")
 
 
-def _answer(question: dict[str, Any]) -> str:
+def _answer(question: QuestionEntry) -> str:
     answer = f"**{question['answer']}**"
     if question["waiver"] is not None:
         return f"{answer} · waived: {_cell(question['waiver'])}"
     if question["blocks"]:
         return f"{answer} · blocks"
     return f"{answer} · ok"
+
+
+_OUTCOME = {"held": "✅ held", "broken": "⛔ broken", "undecided": "⚠️ not decided"}
+
+
+def _load_lines(load: LoadSection) -> list[str]:
+    """The load run's guarantees and numbers; the picture is linked (load.svg)."""
+    lines = [
+        f"Load run: {_cell(settings_line(load))}.",
+        "",
+        "| Guarantee | Outcome | Cases | Detail |",
+        "|---|---|---|---|",
+    ]
+    for g in load["guarantees"]:
+        lines.append(f"| `{g['id']}` | {_OUTCOME.get(g['outcome'], g['outcome'])} | "
+                     f"{g['observed']} | {_cell(g['detail'])}"
+                     + (f" Fix: {_cell(g['fix'])}" if g["fix"] and g["outcome"] != "held" else "")
+                     + " |")
+    accept, terminal = load["accept_latency"], load["quote_to_terminal"]
+    counts = load["counts"]
+    lines += [
+        "",
+        "| Latency (ms) | p50 | p95 | p99 | samples |",
+        "|---|---|---|---|---|",
+        f"| accept | {ms(accept['p50_ms'])} | {ms(accept['p95_ms'])} | {ms(accept['p99_ms'])} "
+        f"| {accept['count']} |",
+        f"| quote → terminal | {ms(terminal['p50_ms'])} | {ms(terminal['p95_ms'])} | "
+        f"{ms(terminal['p99_ms'])} | {terminal['count']} |",
+        "",
+        f"Orders {counts['orders']} · accepted {counts['accepted']} · refused "
+        f"{counts['refused']} · trades {counts['trades']} · double accepts "
+        f"{counts['double_accepts']} · reset retries {counts['reset_retries']} · expired "
+        f"attempts {counts['expired_attempts']} · webhook replays {counts['webhook_replays']}"
+        f" · partner requests {load['partner_requests']} · partner 5xx {load['partner_5xx']}"
+        f" · {load['throughput_rps']:.1f} requests/s.",
+        "",
+        f"![Throughput and accept latency over time]({SvgWriter.filename})",
+    ]
+    return lines
 
 
 class MarkdownWriter:
@@ -36,8 +78,10 @@ class MarkdownWriter:
     def render(self, document: Document, redactor: Redactor) -> str:
         ready = document["verdict"] == "ready"
         run = document["run"]
+        load = document.get("load")
+        kind = "load run" if load else "readiness"
         lines = [
-            f"## 0Pools readiness: {'✅ READY' if ready else '⛔ BLOCKED'} — "
+            f"## 0Pools {kind}: {'✅ READY' if ready else '⛔ BLOCKED'} — "
             f"{_cell(document['partner_name'])}",
             *(["", "**The harness could not decide:** every scenario that ran ended in "
                "error (see the reasons below); fix the cause and run again."]
@@ -51,9 +95,11 @@ class MarkdownWriter:
             f"harness {document['harness_version']} · catalogue {document['catalogue_version']}"
             f" · {run['started_at']} · {run['duration_s']:.1f} s · exit {document['exit_code']}",
             "",
-            "| | Readiness question | Answer |",
-            "|---|---|---|",
         ]
+        if load:
+            lines += _load_lines(load)
+        else:
+            lines += ["| | Readiness question | Answer |", "|---|---|---|"]
         for q in document["questions"]:
             lines.append(f"| {q['id']} | {_cell(q['text'])} | {_answer(q)} |")
         fixes = document["fixes"]

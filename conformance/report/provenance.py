@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.report.hashes import sha256_file
+from conformance.report.shape import ManifestEntry
 
 PARTNER_MANIFEST_STEM = "partner-manifest"
 PARTNER_MANIFEST_FILES = tuple(
@@ -39,10 +40,12 @@ RANDOMNESS: dict[str, Any] = {
     ),
     "hypothesis": {"scenario": PROPERTY_SCENARIO, "derandomize": True, "database": None},
     "random_ids": (
-        "Customer account ids, destination addresses and the simulator's keys, secrets and "
-        "ids are drawn from the operating system (Python's secrets module) on every run and "
-        "are not seeded; each scenario works on its own fresh ids, and the ids seen are in "
-        "its evidence."
+        "Customer account ids, destination addresses and the simulator's keys and secrets "
+        "are drawn from the operating system (Python's secrets module) on every run and are "
+        "not seeded; the simulator's object ids (conformance/simulator/ids.py) come from the "
+        "random module, seeded from the operating system once per run: unique, not secret, not "
+        "repeated. Each scenario works on its own fresh ids, and the ids seen are in its "
+        "evidence."
     ),
 }
 
@@ -89,7 +92,7 @@ def manifest_copy_name(path: Path) -> str:
     return f"{PARTNER_MANIFEST_STEM}{suffix if suffix in ('.yaml', '.yml') else '.toml'}"
 
 
-def copy_manifest(provenance: Provenance | None, out_dir: Path) -> dict[str, Any] | None:
+def copy_manifest(provenance: Provenance | None, out_dir: Path) -> ManifestEntry | None:
     """Copy the manifest used into the report directory (verbatim); its record for the report."""
     if provenance is None or provenance.manifest_path is None:
         return None

@@ -1,61 +1,25 @@
-"""secrets.sarif: the secret scanner's findings as SARIF 2.1.0, for code-scanning tools.
+"""secrets.sarif in the report: the scanner's logs merged, or the secrets.* findings wrapped.
 
-The scanner (``conformance.scan``) owns the rules and results; this writer only
-wraps them in a valid log (an empty run when there is nothing), merges logs, and
-falls back to the secrets.* scenarios' findings when no scanner log was handed in.
+Everything SARIF (tool, schema, envelope, the scanner's rules) is in :mod:`conformance.sarif`;
+this writer only chooses what goes in: the scanner's logs when the run wrote them, else the
+secrets.* scenarios' findings from the report document.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance.errors import ConformanceError
 from conformance.redact import Redactor
 from conformance.report.document import Document
+from conformance.report.shape import Clause
+from conformance.sarif import FILENAME, TOOL_URI, merge, sarif_log, scanner_logs
 
-SARIF_VERSION = "2.1.0"
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-TOOL_NAME = "zeropools-conformance"
-TOOL_URI = "https://0bit-docs.pages.dev/developers/docs/0pools/liquidity-safeguards"
+__all__ = ["SarifReportWriter", "results_from_document", "scanner_logs"]
 
 _LOCATION_KEYS = ("file", "path", "url", "uri", "artifact")
-
-
-def sarif_log(
-    results: Iterable[Mapping[str, Any]] = (),
-    *,
-    version: str,
-    rules: Sequence[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
-    """A SARIF log with one run of this tool; valid with no results at all."""
-    return {
-        "$schema": SARIF_SCHEMA,
-        "version": SARIF_VERSION,
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": TOOL_NAME,
-                        "version": version,
-                        "informationUri": TOOL_URI,
-                        "rules": [dict(rule) for rule in rules],
-                    }
-                },
-                "results": [dict(result) for result in results],
-            }
-        ],
-    }
-
-
-def merge(logs: Iterable[Mapping[str, Any]], *, version: str) -> dict[str, Any]:
-    """One log holding every run of the given logs (an empty run if there are none)."""
-    runs = [run for log in logs for run in log.get("runs", [])]
-    if not runs:
-        return sarif_log(version=version)
-    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": runs}
 
 
 def _location(ids: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -76,12 +40,12 @@ def results_from_document(document: Document) -> tuple[list[dict[str, Any]], lis
     for scenario in document["scenarios"]:
         if scenario["group"] != "secrets" or not scenario["findings"]:
             continue
-        clause = scenario["clause"] or {}
+        clause: Clause | None = scenario["clause"]
         rules.append({
             "id": scenario["id"],
             "name": scenario["id"].replace(".", "_"),
             "shortDescription": {"text": scenario["title"]},
-            "helpUri": clause.get("url", TOOL_URI),
+            "helpUri": clause["url"] if clause else TOOL_URI,
             "help": {"text": scenario["passes_when"]},
         })
         for finding in scenario["findings"]:
@@ -94,10 +58,10 @@ def results_from_document(document: Document) -> tuple[list[dict[str, Any]], lis
     return rules, results
 
 
-class SarifWriter:
-    """Writes secrets.sarif from the scanner's log, or from the secrets findings."""
+class SarifReportWriter:
+    """Writes the report's secrets.sarif from the scanner's logs, or from the secrets findings."""
 
-    filename = "secrets.sarif"
+    filename = FILENAME
 
     def __init__(self, scanner_logs: Sequence[Mapping[str, Any]] = ()) -> None:
         self._scanner_logs = tuple(scanner_logs)
@@ -115,17 +79,3 @@ class SarifWriter:
         target = out_dir / self.filename
         target.write_text(self.render(document, redactor), encoding="utf-8")
         return target
-
-
-def scanner_logs(out_dir: Path) -> list[dict[str, Any]]:
-    """The scanner's SARIF log, when the runner wrote it into the report directory."""
-    path = out_dir / SarifWriter.filename
-    if not path.is_file():
-        return []
-    try:
-        log = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConformanceError(f"the scanner's {path} cannot be read: {exc}") from None
-    if not isinstance(log, dict) or not isinstance(log.get("runs"), list):
-        raise ConformanceError(f"the scanner's {path} is not a SARIF log (no runs)")
-    return [log]

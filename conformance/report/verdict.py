@@ -1,33 +1,12 @@
 """The launch decision: DESIGN §4 applied to a :class:`RunResult`, failing closed.
 
-How the verdict is decided (the same text is printed in the HTML report's footer):
-
-1. A question's scenarios are the catalogue rows with that ``question``.
-2. RQ1-RQ4 ("can X go wrong?"; **yes** blocks): the answer is YES if any of its
-   scenarios failed; else UNANSWERED if any of them errored, was deselected
-   (``--only`` / ``--skip``) or is missing from the run, or if none of them executed
-   (all not applicable or waived); else NO.
-3. RQ5-RQ6 ("can support / finance do Y?"; **no** blocks): NO if any of its
-   scenarios failed; UNANSWERED on the same conditions as above; else YES.
-4. A waived scenario counts as not executed but does not block. A waived question
-   (waiver target ``RQn``) is shown with its answer and its written reason and does
-   not block. A waiver without a written reason is not honoured.
-5. The run is **ready** only if every question has its non-blocking answer or is
-   waived, AND no non-advisory scenario outside the questions (guards.*, robustness.*,
-   logs.no_secrets) failed or errored unless waived, AND the harness reported no errors,
-   AND the run was whole: a partial run (part of the catalogue selected: ``--only``,
-   ``--skip``, ``-k``) or an interrupted one (SIGTERM, SIGINT) is never a certification.
-   Advisory scenarios (ops.stuck_reserved_alert, screens.*) are shown as warnings and
-   never block. Anything else is **blocked**.
-6. Exit codes: 0 ready, 1 blocked; 2 when the harness could not run: nothing was
-   decided (no scenario passed or failed) because every scenario that ran ended in
-   ``error`` or the harness itself failed (e.g. the partner never came up); 130 / 143
-   when the run was interrupted by SIGINT / SIGTERM. The verdict is still ``blocked`` and
-   the report is still written.
+The rules are written once, in :data:`RULES` (certify runs) and :data:`LOAD_RULES` (load
+runs); every report prints the ones its run was judged by.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -35,27 +14,60 @@ from enum import StrEnum
 
 from conformance import exit_codes
 from conformance.catalogue import QUESTIONS, SCENARIOS_BY_ID, Answer, Question, scenarios_for
+from conformance.load.results import LoadResult
 from conformance.results import RunResult, ScenarioResult, SkipKind, Status, Waiver
 
 RULES: tuple[str, ...] = (
     "A question's scenarios are the catalogue rows that answer it.",
     "RQ1-RQ4 (yes blocks): YES if any of its scenarios failed; else UNANSWERED if any "
-    "errored, was deselected or is missing, or if none executed; else NO.",
+    "errored, was deselected (--only / --skip) or is missing from the run, or if none "
+    "executed (all not applicable or waived); else NO.",
     "RQ5-RQ6 (no blocks): NO if any of its scenarios failed; else UNANSWERED on the "
     "same conditions; else YES.",
-    "A waived scenario counts as not executed but does not block; a waived question is "
-    "shown with its written reason and does not block. A waiver needs a written reason; "
-    "one past its expiry date (on the run's start date) is ignored and reported; one whose "
-    "scenario passes, or whose question has its good answer anyway, is reported as stale.",
+    "A waived scenario counts as not executed but does not block; a waived question (waiver "
+    "target RQn) is shown with its answer and its written reason and does not block. A "
+    "waiver needs a written reason; one past its expiry date (on the run's start date) is "
+    "ignored and reported; one whose scenario passes, or whose question has its good answer "
+    "anyway, is reported as stale.",
     "READY only if every question has its non-blocking answer (or is waived), no "
     "non-advisory scenario outside the questions (guards.*, robustness.*, "
-    "logs.no_secrets) failed or errored (unless waived), the harness reported no errors, "
-    "and the run was whole: a partial or interrupted run is never a certification. "
-    "Advisory scenarios (ops.stuck_reserved_alert, screens.*) are warnings and never block.",
+    "logs.no_secrets, or an id the catalogue does not know) failed or errored (unless "
+    "waived), the harness reported no errors, and the run was whole: a partial run (part "
+    "of the catalogue selected: --only, --skip, -k) or an interrupted one (SIGTERM, SIGINT) "
+    "is never a certification. Advisory scenarios (ops.stuck_reserved_alert, screens.*) "
+    "are warnings and never block.",
     "Anything else is BLOCKED: when the harness cannot decide, it fails closed.",
     "Exit codes: 0 ready, 1 blocked, 2 the harness could not run (nothing was decided: "
-    "every scenario that ran ended in error, e.g. the partner never came up), 130 / 143 "
-    "the run was interrupted by SIGINT / SIGTERM.",
+    "no scenario passed or failed because every one that ran ended in error, or the harness "
+    "itself failed, e.g. the partner never came up), 130 / 143 the run was interrupted by "
+    "SIGINT / SIGTERM. The verdict is still BLOCKED and the report is still written.",
+)
+
+# A load run asks none of the six questions: it is judged by its guarantees alone.
+LOAD_RULES: tuple[str, ...] = (
+    "A load run answers none of the six readiness questions (certify answers them); it is "
+    "judged only by the guarantees it checked after the spike, one scenario load.<guarantee> "
+    "each.",
+    "READY only if every guarantee held on observed cases, the harness reported no errors "
+    "and the run was not interrupted. Any guarantee broken (fail) or not decided (error, "
+    "or missing from the run) is BLOCKED, and so is a guarantee that \"held\" on no "
+    "observed case (that is no evidence). A guarantee not applicable to the partner "
+    "(skipped) is shown as a warning.",
+    RULES[-1],
+)
+
+
+def _numbered(rules: tuple[str, ...]) -> str:
+    return "\n".join(
+        textwrap.fill(rule, width=92, initial_indent=f"{n}. ", subsequent_indent="   ")
+        for n, rule in enumerate(rules, start=1)
+    )
+
+
+# The docstring shows the rules (help(), the docs) from RULES itself: one source.
+__doc__ = (
+    f"{__doc__}\nCertify runs (RULES):\n\n{_numbered(RULES)}\n\n"
+    f"Load runs (LOAD_RULES):\n\n{_numbered(LOAD_RULES)}\n"
 )
 
 EXIT_READY = exit_codes.OK
@@ -134,6 +146,12 @@ class Verdict:
     waivers: tuple[WaiverVerdict, ...] = ()
     interrupted: str = ""  # the signal that cancelled the run
     partial: bool = False  # part of the catalogue was selected
+    load: bool = False  # a load run: judged by its guarantees, asks no question
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The rules this verdict was decided by (every report prints them)."""
+        return LOAD_RULES if self.load else RULES
 
     @property
     def ready(self) -> bool:
@@ -300,6 +318,10 @@ def summary_lines(verdict: Verdict, partner_name: str) -> list[str]:
         lines.append("  PARTIAL RUN — not a certification")
     if verdict.interrupted:
         lines.append(f"  INTERRUPTED by {verdict.interrupted} — not a certification")
+    if verdict.load:
+        for judged in verdict.scenarios:
+            mark = "BLOCKS" if judged.blocks else "ok"
+            lines.append(f"  {judged.scenario_id:<32} {judged.status.value:<7} {mark}")
     for question in verdict.questions:
         mark = "waived" if question.waiver else ("BLOCKS" if question.blocks else "ok")
         lines.append(f"  {question.id} {question.answer.value:<10} {mark:<6} {question.text}")
@@ -308,8 +330,87 @@ def summary_lines(verdict: Verdict, partner_name: str) -> list[str]:
     return lines
 
 
+def _run_state(run: RunResult, reasons: list[str]) -> None:
+    """Harness errors, a partial selection and an interruption block any run."""
+    reasons.extend(f"harness error: {err}" for err in run.harness_errors)
+    if run.partial:
+        chosen = sum(1 for r in run.scenarios if r.skip_kind is not SkipKind.DESELECTED)
+        reasons.append(
+            f"partial run — not a certification: {chosen} of {len(run.scenarios)} catalogue "
+            "scenarios were selected"
+        )
+    if run.interrupted:
+        reasons.append(
+            f"run interrupted by {run.interrupted} — not a certification: the scenarios that "
+            "had not finished are errors"
+        )
+
+
+def _undecided(run: RunResult, blocked: bool) -> bool:
+    """Blocked with nothing decided: every scenario that ran errored, or the harness failed."""
+    decided = any(r.status in (Status.PASS, Status.FAIL) for r in run.scenarios)
+    errored = any(r.status is Status.ERROR for r in run.scenarios) or bool(run.harness_errors)
+    return blocked and errored and not decided
+
+
+def _decide_load(run: RunResult, load: LoadResult) -> Verdict:
+    """LOAD_RULES: a load run is judged by its guarantees alone; no question, no waiver."""
+    reasons: list[str] = []
+    warnings: list[str] = []
+    if run.waivers:
+        warnings.append(
+            f"{len(run.waivers)} manifest waiver(s) not applied: a load run's guarantees "
+            "cannot be waived"
+        )
+    verdicts: list[ScenarioVerdict] = []
+    for result in run.scenarios:
+        status = result.status
+        blocks = status not in (Status.PASS, Status.SKIPPED)
+        if blocks:
+            reasons.append(
+                f"{result.scenario_id} {status.value}: {result.reason or 'no reason given'}"
+            )
+        elif status is Status.SKIPPED:
+            warnings.append(
+                f"{result.scenario_id} not checked: {result.reason or 'skipped'}"
+            )
+        verdicts.append(
+            ScenarioVerdict(scenario_id=result.scenario_id, status=status, blocks=blocks)
+        )
+    judged = {r.scenario_id for r in run.scenarios}
+    for guarantee in load.guarantees:
+        if guarantee.id not in judged and guarantee.held is not True:
+            outcome = "broken" if guarantee.held is False else "not decided"
+            reasons.append(f"{guarantee.id} {outcome}: {guarantee.detail or guarantee.title}")
+        elif guarantee.held is True and guarantee.observed == 0:
+            reasons.append(
+                f"{guarantee.id} held on no observed case: not evidence ({guarantee.title})"
+            )
+    if not run.scenarios and not load.guarantees:
+        reasons.append("no guarantee was judged: the load run decided nothing")
+    _run_state(run, reasons)
+    blocked = bool(reasons)
+    return Verdict(
+        decision=Decision.BLOCKED if blocked else Decision.READY,
+        questions=(),
+        scenarios=tuple(verdicts),
+        reasons=tuple(reasons),
+        warnings=tuple(warnings),
+        harness_errors=tuple(run.harness_errors),
+        undecided=_undecided(run, blocked) or (blocked and not run.scenarios),
+        interrupted=run.interrupted,
+        partial=run.partial,
+        waivers=tuple(
+            WaiverVerdict(waiver=w, state=WaiverState.NOT_HONOURED) for w in run.waivers
+        ),
+        load=True,
+    )
+
+
 def decide(run: RunResult) -> Verdict:
-    """Apply the rules of this module's docstring to a run."""
+    """Apply :data:`RULES` to a certify run, :data:`LOAD_RULES` to a load run."""
+    if run.load is not None:
+        return _decide_load(run, run.load)
     waivers, warnings, states = _waiver_map(run)
     results = list(run.scenarios)
     questions = tuple(_answer_question(q, results, waivers) for q in QUESTIONS)
@@ -345,21 +446,8 @@ def decide(run: RunResult) -> Verdict:
                 scenario_id=result.scenario_id, status=status, blocks=blocks, waiver=waiver
             )
         )
-    reasons.extend(f"harness error: {err}" for err in run.harness_errors)
-    if run.partial:
-        chosen = sum(1 for r in results if r.skip_kind is not SkipKind.DESELECTED)
-        reasons.append(
-            f"partial run — not a certification: {chosen} of {len(results)} catalogue "
-            "scenarios were selected"
-        )
-    if run.interrupted:
-        reasons.append(
-            f"run interrupted by {run.interrupted} — not a certification: the scenarios that "
-            "had not finished are errors"
-        )
+    _run_state(run, reasons)
     blocked = bool(reasons)
-    decided = any(r.status in (Status.PASS, Status.FAIL) for r in results)
-    errored = any(r.status is Status.ERROR for r in results) or bool(run.harness_errors)
     return Verdict(
         decision=Decision.BLOCKED if blocked else Decision.READY,
         questions=questions,
@@ -367,7 +455,7 @@ def decide(run: RunResult) -> Verdict:
         reasons=tuple(reasons),
         warnings=tuple(warnings),
         harness_errors=tuple(run.harness_errors),
-        undecided=blocked and errored and not decided,
+        undecided=_undecided(run, blocked),
         interrupted=run.interrupted,
         partial=run.partial,
         waivers=waiver_verdicts,

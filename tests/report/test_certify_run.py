@@ -14,7 +14,7 @@ from conformance.cli import main
 from conformance.redact import Redactor
 from conformance.report import REPORT_FILES
 from conformance.report.document import validate
-from conformance.scan.sarif import TOOL_NAME
+from conformance.sarif import TOOL_NAME
 
 pytestmark = pytest.mark.timeout(240)
 

@@ -11,8 +11,8 @@ from report_runs import png, result, rich_evidence, run
 
 from conformance.catalogue import SCENARIOS
 from conformance.report import REPORT_FILES, rerender, write_report
-from conformance.report.sarif import merge, sarif_log
 from conformance.results import SkipKind, Status, Waiver
+from conformance.sarif import TOOL_NAME, merge, sarif_log
 
 
 def _blocked_run(out: Path):  # type: ignore[no-untyped-def]
@@ -138,7 +138,7 @@ def test_sarif_is_an_empty_valid_run_without_findings(tmp_path: Path) -> None:
     log = json.loads((tmp_path / "secrets.sarif").read_text())
     assert log["version"] == "2.1.0"
     assert len(log["runs"]) == 1 and log["runs"][0]["results"] == []
-    assert log["runs"][0]["tool"]["driver"]["name"] == "zeropools-conformance"
+    assert log["runs"][0]["tool"]["driver"]["name"] == TOOL_NAME
 
 
 def test_sarif_carries_the_secrets_findings(tmp_path: Path) -> None:
