@@ -22,6 +22,7 @@ class LoadSettings:
     expired_share: float
     replay_share: float
     error_budget: float  # the partner's declared share of 5xx it may answer under load
+    velocity_share: float = 0.0  # orders whose transact the provider answers 429 + Retry-After
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +82,7 @@ class Guarantee:
     detail: str  # one line a partner can act on
     examples: tuple[str, ...] = ()  # a few order refs / quote ids that broke it
     observed: int = 0  # how many cases were checked (0 with held=True is not evidence)
+    fix: str = ""  # what to change when it did not hold (one line)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
