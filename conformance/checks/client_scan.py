@@ -19,11 +19,11 @@ from conformance.checks.quote_page import QuotePage
 from conformance.checks.web_context import WebContext
 from conformance.errors import CannotArrange, ConformanceError
 from conformance.redact import Redactor
+from conformance.sarif import SarifWriter
 from conformance.scan import Artefact, Canary, SecretFinding, SecretScanner, load_paths
 from conformance.scan.archives import expanded
 from conformance.scan.artefacts import Collected
 from conformance.scan.crawl import crawl
-from conformance.scan.sarif import SarifWriter
 
 SARIF_NAME = "secrets.sarif"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from conformance.errors import CanaryError
+from conformance.sarif import sarif_document
 from conformance.scan import Artefact, Canary, SecretScanner, load_paths
 from conformance.scan.encodings import needles_for
-from conformance.scan.sarif import sarif_document
 from conformance.scan.secrets import RULES_BY_ID, SecretFinding, plausible_key_body
 
 from .corpus import Planted, case_names
