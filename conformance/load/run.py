@@ -460,10 +460,12 @@ class LoadRun:
         started: datetime, ended: datetime, start_s: float, notes: list[str],
     ) -> LoadResult:
         orders = [o for o in samples.orders if o.created]
-        accepted = [o for o in orders if o.final == "done" or any(
-            200 <= a.status < 300 and a.category not in NO for a in o.accepts)]
         refused = [o for o in orders if o.final in NO or (o.accepts and all(
             400 <= a.status < 500 or a.category in NO for a in o.accepts))]
+        # An order first answered "pending" (a queued accept) and then refused is refused only.
+        refused_ids = {id(o) for o in refused}
+        accepted = [o for o in orders if o.final == "done" or (id(o) not in refused_ids and any(
+            200 <= a.status < 300 and a.category not in NO for a in o.accepts))]
         reset_quotes = {(e.body or {}).get("quoteId") for e in view.journal
                         if e.reset and isinstance(e.body, dict)}
         expired = len(late)
