@@ -148,14 +148,19 @@ def group_cpu_seconds(pgid: int) -> float:
 class SimProcess:
     """The simulator in its own process (so the load generator does not share its GIL)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *args: str, cpus: str | None = None) -> None:
+        """``args`` go to _simserver.py (``--http-parser h11``…); ``cpus`` pins it (taskset)."""
         self.proc: subprocess.Popen[str] | None = None
         self.info: dict[str, Any] = {}
+        self.args = args
+        self.cpus = cpus
 
     def __enter__(self) -> SimProcess:
+        pin = ["taskset", "-c", self.cpus] if self.cpus is not None else []
         self.proc = subprocess.Popen(
             # ZP_BENCH_SIMSERVER: another entry script (to try a fix out before proposing it).
-            [sys.executable, os.environ.get("ZP_BENCH_SIMSERVER", str(BENCH / "_simserver.py"))],
+            [*pin, sys.executable,
+             os.environ.get("ZP_BENCH_SIMSERVER", str(BENCH / "_simserver.py")), *self.args],
             cwd=ROOT,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
             start_new_session=True,
@@ -202,9 +207,11 @@ class SimProcess:
 class PrismProcess:
     """Prism mocking the simulator's own OpenAPI document, on 127.0.0.1."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpus: str | None = None) -> None:
+        """``cpus``: pin Prism (node and its workers) to these CPUs with taskset."""
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.cpus = cpus
 
     @staticmethod
     def ensure_installed() -> Path:
@@ -226,7 +233,8 @@ class PrismProcess:
         binary = self.ensure_installed()
         self.port = free_port()
         self.proc = subprocess.Popen(
-            [str(binary), "mock", str(OPENAPI), "-p", str(self.port), "-h", "127.0.0.1"],
+            [*(["taskset", "-c", self.cpus] if self.cpus is not None else []),
+             str(binary), "mock", str(OPENAPI), "-p", str(self.port), "-h", "127.0.0.1"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )

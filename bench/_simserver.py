@@ -5,6 +5,7 @@ Started by ``_common.SimProcess``; it ends when its stdin closes.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import gc
 import json
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from conformance.simulator import PartnerSpec, Simulator, SimulatorSettings
+from conformance.simulator.settings import EVENT_LOOPS, HTTP_PARSERS
 
 BALANCE = Decimal("1000000000000")
 
@@ -86,8 +88,18 @@ def profile_stop(out: str) -> dict[str, Any]:
     return {"profile": out}
 
 
-def main() -> int:
-    sim = Simulator(SimulatorSettings()).start()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="the simulator for the benchmarks")
+    parser.add_argument("--http-parser", default=HTTP_PARSERS[0],
+                        choices=HTTP_PARSERS)
+    parser.add_argument("--event-loop", default=EVENT_LOOPS[0],
+                        choices=EVENT_LOOPS)
+    parser.add_argument("--journal-memory", type=int,
+                        default=SimulatorSettings().journal_memory_entries,
+                        help="journal entries kept in memory (older ones spill to SQLite)")
+    args = parser.parse_args(argv)
+    sim = Simulator(SimulatorSettings(http_parser=args.http_parser, event_loop=args.event_loop,
+                                      journal_memory_entries=args.journal_memory)).start()
     partners: dict[str, Any] = {}
 
     def provision(name: str) -> dict[str, str]:
@@ -116,9 +128,17 @@ def main() -> int:
                     gc.collect()
                     say({"rss": rss()})
                 elif cmd == "journal":
-                    entries = sim.core.journal.entries()
-                    size = deep_size(list(entries)) if request.get("size") else None
-                    say({"entries": len(entries), "deep_bytes": size, "rss": rss()})
+                    journal = sim.core.journal
+                    size = None
+                    if request.get("size"):  # what the journal holds in memory
+                        gc.collect()
+                        size = deep_size(list(journal.entries(
+                            since_seq=len(journal) - journal.in_memory())))
+                    say({"entries": len(journal), "in_memory": journal.in_memory(),
+                         "deep_bytes": size, "rss": rss()})
+                elif cmd == "journal_check":  # every entry readable, in order, from seq 1
+                    seqs = [e.seq for e in sim.core.journal.entries()]
+                    say({"entries": len(seqs), "in_order": seqs == list(range(1, len(seqs) + 1))})
                 elif cmd == "state":
                     pid = request["partner_id"]
                     trades = sim.control.trades(pid)

@@ -48,13 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="two tiny batches")
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--cycles", type=int, default=4000, help="cycles per batch")
+    parser.add_argument("--http-parser", default="httptools", choices=("httptools", "h11"))
+    parser.add_argument("--event-loop", default="uvloop", choices=("uvloop", "asyncio"))
     args = parser.parse_args(argv)
     if args.quick:
         args.batches, args.cycles = 2, 100
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "profile_sim.txt"
     rows, batches, failures = [], [], []
-    with SimProcess() as sim:
+    with SimProcess("--http-parser", args.http_parser, "--event-loop", args.event_loop) as sim:
         for n in range(args.batches):
             last = n == args.batches - 1
             if last:
@@ -80,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     ok = not failures and out.exists()
     path = write_result("profile_sim", {
         "settings": {"batches": args.batches, "cycles": args.cycles, "clients": CLIENTS,
-                     "quick": args.quick},
+                     "quick": args.quick, "http_parser": args.http_parser,
+                     "event_loop": args.event_loop},
         "batches": batches, "cpu_per_cycle_growth_unprofiled": growth,
         "profile": str(out), "failures": failures[:10], "ok": ok,
     })

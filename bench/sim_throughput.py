@@ -3,11 +3,14 @@
 Each client runs cycles back to back on a keep-alive connection (a closed loop) for a fixed
 time; the simulator does real stateful work (idempotency, journal, balances, a settlement on
 the poll) while Prism 5.14.2, mocking the simulator's own OpenAPI document, answers static
-examples. Both servers run in their own processes; the load comes from aiohttp's client in
-this one. Levels run interleaved (simulator, Prism, simulator, …) so each ratio is measured
-in the same run, and the reported figure is the median over runs.
+examples. Two simulator configurations are measured in the same run: ``sim-before`` (h11 on
+the standard asyncio loop, the original server) and ``sim-after`` (httptools on uvloop, the
+default). Every server runs in its own process, pinned with taskset to core 0; the load
+comes from aiohttp's client in this process, pinned to core 1 (``--no-pin`` to float).
+Levels run interleaved so each ratio is measured in the same run, and the reported figure is
+the median over runs.
 
-    python bench/sim_throughput.py [--quick] [--clients 1,16,64] [--seconds 5] [--runs 3]
+    python bench/sim_throughput.py [--quick] [--clients 1,16,64] [--seconds 4] [--runs 3]
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import sys
 import time
 import uuid
@@ -38,7 +42,8 @@ from _common import (
 
 DEST = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
 QUOTE_BODY = json.dumps({"side": "on_ramp", "amount": "100.00", "destAddress": DEST}).encode()
-TARGET_RATIO = 2.0
+TARGET_RATIO = 2.0  # the simulator against Prism
+TARGET_CYCLES = 2000.0  # cycles/s with the simulator on one core
 
 
 @dataclass
@@ -141,52 +146,75 @@ async def run_level(base: str, secret: str, target: str, clients: int, seconds: 
     return level
 
 
+SIM_TARGETS = {  # name → _simserver.py arguments
+    "sim-before": ("--http-parser", "h11", "--event-loop", "asyncio"),
+    "sim-after": ("--http-parser", "httptools", "--event-loop", "uvloop"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds: smoke run")
     parser.add_argument("--clients", default="1,16,64", help="concurrency levels")
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured time per level")
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured time per level")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured time per level")
     parser.add_argument("--runs", type=int, default=3, help="runs (median reported)")
-    parser.add_argument("--no-prism", action="store_true", help="simulator only")
+    parser.add_argument("--no-prism", action="store_true", help="simulators only")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="do not pin: servers and load generator float over all cores")
+    parser.add_argument("--targets", default="sim-before,sim-after",
+                        help="simulator configurations to measure (sim-before, sim-after)")
     args = parser.parse_args(argv)
     if args.quick:
         args.clients, args.seconds, args.warmup, args.runs = "1,4", 0.6, 0.2, 1
     levels = [int(c) for c in args.clients.split(",")]
+    pinned = not args.no_pin and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2
+    server_cpu, client_cpu = ("0", 1) if pinned else (None, None)
+    if client_cpu is not None:  # one core for the servers, the other for the load
+        os.sched_setaffinity(0, {client_cpu})
 
-    targets: list[tuple[str, Any]] = [("simulator", SimProcess())]
+    sim_names = [name for name in args.targets.split(",") if name]
+    servers: dict[str, Any] = {name: SimProcess(*SIM_TARGETS[name], cpus=server_cpu)
+                               for name in sim_names}
     if not args.no_prism:
-        targets.append(("prism", PrismProcess()))
+        servers["prism"] = PrismProcess(cpus=server_cpu)
+    names = list(servers)
     results: list[Level] = []
-    with targets[0][1] as sim:
-        prism = targets[1][1].__enter__() if len(targets) > 1 else None
-        try:
-            for run in range(args.runs):
-                order = targets if run % 2 == 0 else list(reversed(targets))
-                for clients in levels:
-                    for name, _ in order:
-                        if name == "simulator":
-                            base, secret, pgid, stateful = (sim.api_url, sim.info["secret_key"],
-                                                            sim.pid, True)
-                        else:
-                            assert prism is not None
-                            base, secret, pgid, stateful = (prism.base_url, "sk_test_prism",
-                                                            prism.pid, False)
-                        level = asyncio.run(run_level(base, secret, name, clients, args.seconds,
-                                                      args.warmup, stateful, pgid))
-                        results.append(level)
-                        print(f"run {run + 1} {name:9} {clients:3} clients: "
-                              f"{level.cycles / level.seconds:8.1f} cycles/s", file=sys.stderr)
-            state = sim.command("state", partner_id=sim.info["partner_id"])
-        finally:
-            if prism is not None:
-                prism.__exit__(None, None, None)
+    states: dict[str, dict[str, Any]] = {}
+    started: list[Any] = []
+    try:
+        for server in servers.values():
+            server.__enter__()
+            started.append(server)
+        for run in range(args.runs):
+            order = names if run % 2 == 0 else list(reversed(names))
+            for clients in levels:
+                for name in order:
+                    server = servers[name]
+                    if name == "prism":
+                        base, secret, stateful = server.base_url, "sk_test_prism", False
+                    else:
+                        base, secret, stateful = (server.api_url, server.info["secret_key"],
+                                                  True)
+                    level = asyncio.run(run_level(base, secret, name, clients, args.seconds,
+                                                  args.warmup, stateful, server.pid))
+                    results.append(level)
+                    print(f"run {run + 1} {name:10} {clients:3} clients: "
+                          f"{level.cycles / level.seconds:8.1f} cycles/s, "
+                          f"{level.cpu_seconds / max(level.cycles, 1) * 1000:.2f} ms CPU/cycle",
+                          file=sys.stderr)
+        for name in sim_names:
+            states[name] = servers[name].command("state",
+                                                 partner_id=servers[name].info["partner_id"])
+    finally:
+        for server in reversed(started):
+            server.__exit__(None, None, None)
 
     rows, summary = [], []
     for clients in levels:
         per: dict[str, list[Level]] = {name: [lv for lv in results
                                               if lv.target == name and lv.clients == clients]
-                                       for name, _ in targets}
+                                       for name in names}
         entry: dict[str, Any] = {"clients": clients}
         for name, runs in per.items():
             entry[name] = {
@@ -199,49 +227,61 @@ def main(argv: list[str] | None = None) -> int:
                 "client_cpu_cores_median": median(
                     [lv.client_cpu_seconds / lv.seconds for lv in runs]),
             }
-        if "prism" in per:
-            ratios = [s.cycles / p.cycles if p.cycles else float("nan")
-                      for s, p in zip(per["simulator"], per["prism"], strict=True)]
-            entry["ratio_per_run"] = ratios
-            entry["ratio_median"] = median(ratios)
+        for name in sim_names:
+            for other in names:
+                if other == name or (other != "prism" and name != "sim-after"):
+                    continue
+                ratios = [a.cycles / b.cycles if b.cycles else float("nan")
+                          for a, b in zip(per[name], per[other], strict=True)]
+                entry[f"{name}/{other}"] = median(ratios)
         summary.append(entry)
         for name in per:
+            ratios = ", ".join(f"{k.split('/')[1]} {v:.2f}x" for k, v in entry.items()
+                               if k.startswith(f"{name}/"))
             rows.append([clients, name, entry[name]["cycles_per_s_median"],
                          entry[name]["p50_ms_median"], entry[name]["p99_ms_median"],
                          entry[name]["server_cpu_ms_per_cycle_median"],
                          entry[name]["server_cpu_cores_median"],
-                         entry[name]["client_cpu_cores_median"],
-                         entry.get("ratio_median", float("nan")) if name == "simulator" else ""])
+                         entry[name]["client_cpu_cores_median"], ratios])
 
+    sims = [lv for lv in results if lv.target != "prism"]
     failures = [f for lv in results for f in lv.failures]
-    non_200 = {k: v for lv in results for k, v in lv.statuses.items() if not k.endswith(" 200")}
-    sim_cycles = sum(lv.cycles for lv in results if lv.target == "simulator")
+    non_200 = {f"{lv.target} {k}": v for lv in results for k, v in lv.statuses.items()
+               if not k.endswith(" 200")}
+    sim_cycles = sum(lv.cycles for lv in sims)
     checks = {
-        "simulator_failures": [f for lv in results if lv.target == "simulator"
-                               for f in lv.failures][:10],
+        "simulator_failures": [f for lv in sims for f in lv.failures][:10],
         "non_200_statuses": non_200,
-        "simulator_bugs": state["bugs"],
-        "trades_created": len(state["trades"]),
-        "one_trade_per_quote": len(state["trades"]) == state["quotes_with_trade"],
+        "simulator_bugs": [b for state in states.values() for b in state["bugs"]],
+        "trades_created": {name: len(state["trades"]) for name, state in states.items()},
+        "one_trade_per_quote": all(len(state["trades"]) == state["quotes_with_trade"]
+                                   for state in states.values()),
         "cycles_measured_simulator": sim_cycles,
     }
-    ok = (not checks["simulator_failures"] and not state["bugs"]
+    ok = (not checks["simulator_failures"] and not checks["simulator_bugs"]
           and checks["one_trade_per_quote"] and sim_cycles > 0
-          and not any(k.startswith(("quote 5", "transact 5", "poll 5")) for k in non_200))
-    targets_met = {
-        f"{e['clients']}_clients_ratio>={TARGET_RATIO}": e.get("ratio_median", 0) >= TARGET_RATIO
-        for e in summary if "ratio_median" in e
-    }
+          and not any(k.split(" ", 1)[1].startswith(("quote 5", "transact 5", "poll 5"))
+                      for k in non_200 if not k.startswith("prism")))
+    targets_met: dict[str, bool] = {}
+    for e in summary:
+        if "sim-after/prism" in e:
+            targets_met[f"{e['clients']}_clients_vs_prism>={TARGET_RATIO}"] = (
+                e["sim-after/prism"] >= TARGET_RATIO)
+        if "sim-after" in e:
+            targets_met[f"{e['clients']}_clients_cycles/s>={TARGET_CYCLES}"] = (
+                e["sim-after"]["cycles_per_s_median"] >= TARGET_CYCLES)
     path = write_result("sim_throughput", {
         "settings": {"clients": levels, "seconds": args.seconds, "warmup": args.warmup,
                      "runs": args.runs, "quick": args.quick, "load_generator": "aiohttp "
-                     + aiohttp.__version__, "prism": None if args.no_prism else "5.14.2"},
+                     + aiohttp.__version__, "prism": None if args.no_prism else "5.14.2",
+                     "pinned": {"servers_cpu": server_cpu, "load_cpu": client_cpu},
+                     "targets": {name: list(SIM_TARGETS[name]) for name in sim_names}},
         "summary": summary, "levels": [lv.summary() for lv in results],
         "checks": checks, "ok": ok, "targets_met": targets_met,
         "failures_sample": failures[:10],
     })
     print(table(["clients", "server", "cycles/s", "p50 ms", "p99 ms", "server CPU ms/cycle",
-                 "server cores", "client cores", "sim/prism"], rows))
+                 "server cores", "client cores", "ratios"], rows))
     return finish(path, ok, checks=json.dumps(checks), targets=targets_met)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.errors import ControlError
+from conformance.errors import ControlError, UnknownObject
 from conformance.simulator.control import Control
 from conformance.simulator.faults import FaultMatch, FaultSpec
 from conformance.simulator.models import (
@@ -36,6 +36,7 @@ __all__ = [
     "Simulator",
     "SimulatorSettings",
     "Trade",
+    "UnknownObject",
     "WebhookEvent",
     "sign",
     "verify",

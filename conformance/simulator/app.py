@@ -5,139 +5,56 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import re
 import sys
 import traceback
-import urllib.parse
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conformance.money import format_money
-from conformance.simulator import ids
 from conformance.simulator.clock import parse_iso
-from conformance.simulator.errors import ApiError, envelope_bytes, invalid
+from conformance.simulator.control import Control
+from conformance.simulator.control_http import ControlApi
+from conformance.simulator.core import Core
+from conformance.simulator.errors import ApiError, invalid
 from conformance.simulator.faults import FaultSpec
+from conformance.simulator.http import (
+    NOT_PARSED,
+    Receive,
+    Request,
+    Response,
+    Router,
+    Scope,
+    Send,
+    bearer,
+    error_response,
+    head,
+    json_response,
+    read_request,
+)
 from conformance.simulator.idempotency import StoredReply, fingerprint
-from conformance.simulator.models import SIDES, TRADE_STATUSES, JournalEntry, Partner
+from conformance.simulator.models import SIDES, TRADE_STATUSES, Partner
+from conformance.simulator.wire import SocketHandle
 
-if TYPE_CHECKING:
-    from conformance.simulator.runtime import Core
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-JSON = "application/json"
 MAX_KEY_LENGTH = 255
 
 
-@dataclass(slots=True, kw_only=True)
-class Request:
-    """What a handler sees: the decoded request and the partner already authenticated."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    raw_query: str
-    headers: dict[str, str]
-    body: bytes
-    request_id: str
-    params: dict[str, str] = field(default_factory=dict)
-    partner: Partner | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def json(self) -> Any:
-        """The body as JSON; a clear 400 naming the problem otherwise."""
-        if not self.body.strip():
-            raise invalid("body", "a JSON object is required")
-        return parse_json(self.body)
-
-
-@dataclass(slots=True, kw_only=True)
-class Response:
-    """An answer to send; ``finish`` runs once it is committed to the wire (or abandoned)."""
-
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    finish: Callable[[], None] | None = None
-    replayed: bool = False
-
-
-def parse_json(body: bytes) -> Any:
-    def refuse(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
-    def finite(text: str) -> float:
-        value = float(text)
-        if math.isinf(value):
-            raise ValueError(f"number {text[:20]} is out of range")
-        return value
-
-    try:
-        return json.loads(body.decode("utf-8"), parse_constant=refuse, parse_float=finite)
-    except UnicodeDecodeError:
-        raise invalid("body", "must be UTF-8 encoded JSON") from None
-    except RecursionError:
-        raise invalid("body", "JSON is nested too deeply") from None
-    except ValueError as exc:
-        raise invalid("body", f"malformed JSON ({exc})") from None
-
-
-def json_response(status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> Response:
-    body = json.dumps(data, separators=(",", ":")).encode()
-    return Response(status=status, body=body, headers=list(headers or []))
-
-
-def error_response(exc: ApiError, request_id: str) -> Response:
-    body = envelope_bytes(exc.status, exc.code, exc.message, request_id)
-    return Response(status=exc.status, body=body, headers=list(exc.headers.items()))
-
-
-def bearer(headers: dict[str, str]) -> str | None:
-    value = headers.get("authorization", "")
-    scheme, _, token = value.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
-
-
 Handler = Callable[["PartnerApi", Request], Awaitable[Response]]
-ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    (method, re.compile(pattern), name)
-    for method, pattern, name in (
-        ("GET", r"^/v1/pools$", "list_pools"),
-        ("GET", r"^/v1/pools/funding$", "funding"),
-        ("GET", r"^/v1/pools/ledger$", "ledger"),
-        ("GET", r"^/v1/pools/trades$", "list_trades"),
-        ("GET", r"^/v1/pools/trades/(?P<transact_id>[^/]+)$", "get_trade"),
-        ("GET", r"^/v1/pools/quotes/(?P<quote_id>[^/]+)$", "get_quote"),
-        ("POST", r"^/v1/pools/quotes/(?P<quote_id>[^/]+)/reject$", "reject_quote"),
-        ("GET", r"^/v1/pools/transactions/(?P<quote_id>[^/]+)$", "poll"),
-        ("GET", r"^/v1/pools/(?P<pool_id>[^/]+)/capabilities$", "capabilities"),
-        ("GET", r"^/v1/pools/(?P<pool_id>[^/]+)/balance$", "balance"),
-        ("POST", r"^/v1/pools/(?P<pool_id>[^/]+)/quote$", "create_quote"),
-        ("POST", r"^/v1/pools/(?P<pool_id>[^/]+)/transact$", "transact"),
-    )
-]
-
-
-def route(method: str, path: str) -> tuple[str, dict[str, str]]:
-    """The handler name and path params; 404 for no route, 405 for the wrong method."""
-    allowed: list[str] = []
-    for route_method, pattern, name in ROUTES:
-        found = pattern.match(path)
-        if found:
-            if route_method == method:
-                return name, found.groupdict()
-            allowed.append(route_method)
-    if allowed:
-        raise ApiError(405, "method_not_allowed", f"{method} is not allowed on {path}",
-                       headers={"Allow": ", ".join(sorted(set(allowed)))})
-    raise ApiError(404, "not_found", f"no route {method} {path}")
+ROUTER = Router((
+    ("GET", r"^/v1/pools$", "list_pools"),
+    ("GET", r"^/v1/pools/funding$", "funding"),
+    ("GET", r"^/v1/pools/ledger$", "ledger"),
+    ("GET", r"^/v1/pools/trades$", "list_trades"),
+    ("GET", r"^/v1/pools/trades/(?P<transact_id>[^/]+)$", "get_trade"),
+    ("GET", r"^/v1/pools/quotes/(?P<quote_id>[^/]+)$", "get_quote"),
+    ("POST", r"^/v1/pools/quotes/(?P<quote_id>[^/]+)/reject$", "reject_quote"),
+    ("GET", r"^/v1/pools/transactions/(?P<quote_id>[^/]+)$", "poll"),
+    ("GET", r"^/v1/pools/(?P<pool_id>[^/]+)/capabilities$", "capabilities"),
+    ("GET", r"^/v1/pools/(?P<pool_id>[^/]+)/balance$", "balance"),
+    ("POST", r"^/v1/pools/(?P<pool_id>[^/]+)/quote$", "create_quote"),
+    ("POST", r"^/v1/pools/(?P<pool_id>[^/]+)/transact$", "transact"),
+))
 
 
 def _quote_of(request: Request) -> str | None:
@@ -145,10 +62,8 @@ def _quote_of(request: Request) -> str | None:
     if "quote_id" in request.params:
         return request.params["quote_id"]
     if request.method == "POST" and request.path.endswith("/transact"):
-        try:
-            quote = json.loads(request.body).get("quoteId")
-        except (ValueError, AttributeError, RecursionError):
-            return None
+        body = request.parsed()
+        quote = body.get("quoteId") if isinstance(body, dict) else None
         return quote if isinstance(quote, str) else None
     return None
 
@@ -254,12 +169,14 @@ class PartnerApi:
                            "Idempotency-Key: header is required on transact")
         if len(key) > MAX_KEY_LENGTH or not key.isprintable():
             raise invalid("Idempotency-Key", f"must be 1-{MAX_KEY_LENGTH} printable characters")
-        fp = fingerprint(request.method, request.path, request.body)
         body: Any
         try:
             body = request.json()
         except ApiError as exc:
             body = exc
+        fp = (fingerprint(request.method, request.path, request.body)
+              if isinstance(body, ApiError)
+              else fingerprint(request.method, request.path, request.body, parsed=body))
         answer = self.store.transact(partner, pool_id, key, fp, body)
         if answer.replay is not None:
             reply = answer.replay
@@ -350,13 +267,11 @@ class PartnerApi:
 class App:
     """The ASGI application: partner API, OpenAPI document, and the control plane."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, control: Control) -> None:
         self.core = core
         self.api = PartnerApi(core)
         self.bugs: list[str] = []  # tracebacks of real bugs (a 5xx api_error was sent)
-        from conformance.simulator.control_http import ControlApi
-
-        self.control = ControlApi(core)
+        self.control = ControlApi(core, control)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -369,40 +284,20 @@ class App:
                     return
         if scope["type"] != "http":
             return
-        body, too_large = await self._read_body(scope, receive)
-        raw_query = scope.get("query_string", b"").decode("latin-1")
-        request = Request(
-            method=scope["method"].upper(), path=scope["path"],
-            query={k: v for k, v in urllib.parse.parse_qsl(raw_query, keep_blank_values=True)},
-            raw_query=raw_query,
-            headers={k.decode("latin-1").lower(): v.decode("latin-1")
-                     for k, v in scope.get("headers", [])},
-            body=body, request_id=ids.request_id(),
-        )
-        if request.path == "/_sim" or request.path.startswith("/_sim/"):
-            response = await self._guard(self.control.handle(request, too_large), request)
+        request, too_large = await read_request(scope, receive,
+                                                 self.core.settings.max_body_bytes)
+        socket = scope.get("extensions", {}).get("zeropools.socket")
+        response = await self.respond(request, too_large, socket)
+        if response is not None:
             await self._send(send, response, request)
-            return
-        await self._partner_request(scope, send, request, too_large)
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> tuple[bytes, bool]:
-        limit = self.core.settings.max_body_bytes
-        too_large = bool(scope.get("extensions", {}).get("zeropools.body_too_large"))
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                too_large = True
-            elif chunk:
-                chunks.append(chunk)
-            if not message.get("more_body"):
-                break
-        return (b"" if too_large else b"".join(chunks)), too_large
+    async def respond(
+        self, request: Request, too_large: bool, socket: SocketHandle | None
+    ) -> Response | None:
+        """The answer to one request, or None when a fault reset the connection instead."""
+        if request.path == "/_sim" or request.path.startswith("/_sim/"):
+            return await self._guard(self.control.handle(request, too_large), request)
+        return await self._partner_request(socket, request, too_large)
 
     async def _guard(self, work: Awaitable[Response], request: Request) -> Response:
         try:
@@ -416,10 +311,11 @@ class App:
                                   request.request_id)
 
     async def _partner_request(
-        self, scope: Scope, send: Send, request: Request, too_large: bool
-    ) -> None:
-        partner, kind = self.core.store.authenticate(bearer(request.headers))
-        if kind == "unknown" and bearer(request.headers) == self.core.control_token:
+        self, socket: SocketHandle | None, request: Request, too_large: bool
+    ) -> Response | None:
+        token = bearer(request.headers)
+        partner, kind = self.core.store.authenticate(token)
+        if kind == "unknown" and token == self.core.control_token:
             kind = "control"
         request.partner = partner
         fault: FaultSpec | None = None
@@ -435,14 +331,15 @@ class App:
                 raise ApiError(403, "key_mode_mismatch", "live keys cannot call the sandbox")
             if partner is None:
                 raise ApiError(401, "unauthorized", "a valid Bearer API key is required")
-            name, params = route(request.method, request.path)
+            name, params = ROUTER.match(request.method, request.path)
             if kind == "publishable" and name != "list_pools":
                 raise ApiError(403, "publishable_key_not_allowed",
                                "publishable keys may only call GET /pools")
             request.params = params
-            fault = self.core.faults.take(
-                request.method, request.path, partner.id, _quote_of(request)
-            )
+            if self.core.faults.armed_any:
+                fault = self.core.faults.take(
+                    request.method, request.path, partner.id, _quote_of(request)
+                )
             if fault is not None and fault.action == "error":
                 headers = {} if fault.retry_after is None else {
                     "Retry-After": str(fault.retry_after)}
@@ -459,12 +356,10 @@ class App:
             if response.finish is not None:
                 response.finish()
         self._journal(request, kind, response, fault, reset)
-        if reset:
-            socket = scope.get("extensions", {}).get("zeropools.socket")
-            if socket is not None:
-                socket.abort()
-                return
-        await self._send(send, response, request)
+        if reset and socket is not None:
+            socket.abort()
+            return None
+        return response
 
     async def _apply_fault(self, fault: FaultSpec, response: Response, request: Request) -> bool:
         """Run a fault on a committed answer; True when the connection must be reset."""
@@ -492,13 +387,11 @@ class App:
         reset: bool,
     ) -> None:
         redactor = self.core.redactor
-        try:
-            parsed = redactor.data(parse_json(request.body)) if request.body else None
-        except ApiError:
-            parsed = None
+        parsed = request.parsed()
+        parsed = None if parsed is NOT_PARSED else redactor.data(parsed)
         key = request.headers.get("idempotency-key")
-        self.core.journal.append(JournalEntry(
-            seq=0, at=self.core.clock.now(), method=request.method, path=request.path,
+        self.core.journal.record(
+            at=self.core.clock.now(), method=request.method, path=request.path,
             query=redactor.text(request.raw_query),
             partner_id=request.partner.id if request.partner else None, key_kind=kind,
             idempotency_key=None if key is None else redactor.text(key), body=parsed,
@@ -507,13 +400,10 @@ class App:
             user_agent=request.headers.get("user-agent"),
             fault=None if fault is None else fault.name, reset=reset,
             replayed=response.replayed, notes=tuple(request.notes),
-        ))
+        )
 
     async def _send(self, send: Send, response: Response, request: Request) -> None:
-        headers = [(b"content-type", JSON.encode()),
-                   (b"content-length", str(len(response.body)).encode()),
-                   (b"x-request-id", request.request_id.encode())]
-        headers += [(k.lower().encode(), v.encode()) for k, v in response.headers]
+        headers = head(response, request.request_id)
         await send({"type": "http.response.start", "status": response.status,
                     "headers": headers})
         await send({"type": "http.response.body", "body": response.body})

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 def iso(moment: datetime) -> str:
     """ISO 8601 UTC with a ``Z`` and millisecond precision, as the API writes timestamps."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # drop "+00:00"
 
 
 def parse_iso(text: str) -> datetime:
@@ -26,6 +27,7 @@ class Clock:
 
     def __init__(self, offset_seconds: float = 0.0) -> None:
         self._offset = float(offset_seconds)
+        self._shift = timedelta(seconds=self._offset)
         self._lock = threading.Lock()
 
     @property
@@ -34,15 +36,15 @@ class Clock:
             return self._offset
 
     def now(self) -> datetime:
-        with self._lock:
-            offset = self._offset
-        return datetime.now(UTC) + timedelta(seconds=offset)
+        shift = self._shift  # one read of one reference: no lock needed
+        return datetime.now(UTC) + shift if shift else datetime.now(UTC)
 
     def advance(self, seconds: float) -> datetime:
         if seconds < 0:
             raise ValueError("the simulator clock only moves forward")
         with self._lock:
             self._offset += float(seconds)
+            self._shift = timedelta(seconds=self._offset)
         return self.now()
 
     @staticmethod

@@ -6,9 +6,10 @@ import asyncio
 import threading
 from collections.abc import Coroutine, Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from conformance.errors import ControlError
+from conformance.errors import ControlError, UnknownObject
+from conformance.simulator.core import Core
 from conformance.simulator.faults import ArmedFault, FaultSpec
 from conformance.simulator.models import (
     ClockReading,
@@ -25,13 +26,10 @@ from conformance.simulator.models import (
 )
 from conformance.simulator.settings import PartnerSpec
 
-if TYPE_CHECKING:
-    from conformance.simulator.runtime import Core
-
 T = TypeVar("T")
 CALL_TIMEOUT = 60.0
 
-__all__ = ["Control", "ControlError"]
+__all__ = ["Control", "ControlError", "UnknownObject"]
 
 
 class Control:
@@ -83,7 +81,7 @@ class Control:
         with self._store.lock:
             pool = self._store.pools.get(pool_id)
         if pool is None:
-            raise ControlError(f"unknown pool {pool_id!r}")
+            raise UnknownObject(f"unknown pool {pool_id!r}")
         return pool
 
     def set_pool_available(self, pool_id: str, available: bool) -> Pool:
@@ -113,7 +111,7 @@ class Control:
     def quote(self, quote_id: str) -> Quote:
         with self._store.lock:
             if quote_id not in self._store.quotes:
-                raise ControlError(f"quote_id: unknown quote {quote_id!r}")
+                raise UnknownObject(f"quote_id: unknown quote {quote_id!r}")
             return self._store.quotes[quote_id]
 
     def trades(self, partner_id: str | None = None) -> tuple[Trade, ...]:
@@ -125,7 +123,7 @@ class Control:
     def trade(self, transact_id: str) -> Trade:
         with self._store.lock:
             if transact_id not in self._store.trades:
-                raise ControlError(f"transact_id: unknown trade {transact_id!r}")
+                raise UnknownObject(f"transact_id: unknown trade {transact_id!r}")
             return self._store.trades[transact_id]
 
     def trade_for_quote(self, quote_id: str) -> Trade | None:
@@ -146,6 +144,8 @@ class Control:
     def script_outcome(self, transact_id: str, status: str, now: bool = False) -> Trade:
         try:
             trade, _ = self._store.script(transact_id, status, now=now)
+        except ControlError:
+            raise
         except ValueError as exc:
             raise ControlError(str(exc)) from None
         return trade
@@ -163,7 +163,7 @@ class Control:
     def event(self, event_id: str) -> WebhookEvent:
         with self._store.lock:
             if event_id not in self._store.events:
-                raise ControlError(f"event_id: unknown event {event_id!r}")
+                raise UnknownObject(f"event_id: unknown event {event_id!r}")
             return self._store.events[event_id]
 
     def deliveries(self, partner_id: str | None = None) -> tuple[DeliveryAttempt, ...]:

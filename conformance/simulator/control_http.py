@@ -4,47 +4,43 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
-import re
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from conformance.errors import ControlError
-from conformance.simulator.app import Request, Response, bearer, json_response
+from conformance.errors import ControlError, UnknownObject
+from conformance.simulator.control import Control
+from conformance.simulator.core import Core
 from conformance.simulator.errors import ApiError, invalid
 from conformance.simulator.faults import FaultMatch, FaultSpec
+from conformance.simulator.http import Request, Response, Router, bearer, json_response
 from conformance.simulator.models import OutcomePlan
 from conformance.simulator.settings import PartnerSpec
 
-if TYPE_CHECKING:
-    from conformance.simulator.runtime import Core
-
 ControlHandler = Callable[["ControlApi", Request, dict[str, str]], Awaitable[Response]]
-_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    (m, re.compile(p), n) for m, p, n in (
-        ("GET", r"^/_sim/clock$", "get_clock"),
-        ("POST", r"^/_sim/clock/advance$", "advance_clock"),
-        ("POST", r"^/_sim/partners$", "provision"),
-        ("PATCH", r"^/_sim/partners/(?P<pid>[^/]+)$", "update_partner"),
-        ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/next-trades$", "next_trades"),
-        ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/unavailable$", "unavailable"),
-        ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/quote-ttl$", "quote_ttl"),
-        ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/credit$", "credit"),
-        ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/webhooks/hold$", "hold"),
-        ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/webhooks/release$", "release"),
-        ("GET", r"^/_sim/trades$", "trades"),
-        ("GET", r"^/_sim/trades/(?P<tid>[^/]+)$", "trade"),
-        ("POST", r"^/_sim/trades/(?P<tid>[^/]+)/outcome$", "outcome"),
-        ("GET", r"^/_sim/ledger$", "ledger"),
-        ("POST", r"^/_sim/faults$", "inject_fault"),
-        ("DELETE", r"^/_sim/faults$", "clear_faults"),
-        ("GET", r"^/_sim/events$", "events"),
-        ("GET", r"^/_sim/deliveries$", "deliveries"),
-        ("POST", r"^/_sim/webhooks/(?P<eid>[^/]+)/redeliver$", "redeliver"),
-        ("POST", r"^/_sim/webhooks/(?P<eid>[^/]+)/forge$", "forge"),
-        ("GET", r"^/_sim/journal$", "journal"),
-    )
-]
+ROUTER = Router((
+    ("GET", r"^/_sim/clock$", "get_clock"),
+    ("POST", r"^/_sim/clock/advance$", "advance_clock"),
+    ("POST", r"^/_sim/partners$", "provision"),
+    ("PATCH", r"^/_sim/partners/(?P<pid>[^/]+)$", "update_partner"),
+    ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/next-trades$", "next_trades"),
+    ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/unavailable$", "unavailable"),
+    ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/quote-ttl$", "quote_ttl"),
+    ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/credit$", "credit"),
+    ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/webhooks/hold$", "hold"),
+    ("POST", r"^/_sim/partners/(?P<pid>[^/]+)/webhooks/release$", "release"),
+    ("GET", r"^/_sim/trades$", "trades"),
+    ("GET", r"^/_sim/trades/(?P<tid>[^/]+)$", "trade"),
+    ("POST", r"^/_sim/trades/(?P<tid>[^/]+)/outcome$", "outcome"),
+    ("GET", r"^/_sim/ledger$", "ledger"),
+    ("POST", r"^/_sim/faults$", "inject_fault"),
+    ("DELETE", r"^/_sim/faults$", "clear_faults"),
+    ("GET", r"^/_sim/events$", "events"),
+    ("GET", r"^/_sim/deliveries$", "deliveries"),
+    ("POST", r"^/_sim/webhooks/(?P<eid>[^/]+)/redeliver$", "redeliver"),
+    ("POST", r"^/_sim/webhooks/(?P<eid>[^/]+)/forge$", "forge"),
+    ("GET", r"^/_sim/journal$", "journal"),
+))
 SPEC_FIELDS = {f.name for f in dataclasses.fields(PartnerSpec)}
 DECIMAL_FIELDS = ("min_order_usdt", "max_order_usdt", "velocity_cap", "initial_balance")
 
@@ -81,11 +77,9 @@ def _partner_query(request: Request) -> str | None:
 class ControlApi:
     """Routes /_sim/ requests to the in-process Control; 401 for anything but the token."""
 
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, control: Control) -> None:
         self.core = core
-        from conformance.simulator.control import Control
-
-        self.control = Control(core)
+        self.control = control
 
     async def handle(self, request: Request, too_large: bool) -> Response:
         token = bearer(request.headers) or ""
@@ -93,25 +87,16 @@ class ControlApi:
             raise ApiError(401, "unauthorized", "the control plane needs the control token")
         if too_large:
             raise ApiError(413, "payload_too_large", "body: too large")
-        allowed: list[str] = []
-        for method, pattern, name in _ROUTES:
-            found = pattern.match(request.path)
-            if found:
-                if method == request.method:
-                    handler: ControlHandler = getattr(ControlApi, name)
-                    try:
-                        return await handler(self, request, found.groupdict())
-                    except (ControlError, KeyError) as exc:
-                        message = str(exc).strip("'\"")
-                        status = 404 if "unknown" in message or isinstance(exc, KeyError) else 409
-                        raise ApiError(status, "not_found" if status == 404 else "conflict",
-                                       message) from None
-                    except (ValueError, TypeError) as exc:
-                        raise ApiError(400, "invalid_request", str(exc)) from None
-                allowed.append(method)
-        if allowed:
-            raise ApiError(405, "method_not_allowed", f"{request.method} not allowed")
-        raise ApiError(404, "not_found", f"no control route {request.path}")
+        name, params = ROUTER.match(request.method, request.path)
+        handler: ControlHandler = getattr(ControlApi, name)
+        try:
+            return await handler(self, request, params)
+        except UnknownObject as exc:
+            raise ApiError(404, "not_found", str(exc)) from None
+        except ControlError as exc:
+            raise ApiError(409, "conflict", str(exc)) from None
+        except (ValueError, TypeError) as exc:
+            raise ApiError(400, "invalid_request", str(exc)) from None
 
     async def get_clock(self, request: Request, p: dict[str, str]) -> Response:
         return json_response(200, self.control.clock().to_json())
@@ -192,6 +177,7 @@ class ControlApi:
         status = body.get("status")
         if not isinstance(status, str):
             raise invalid("status", "is required")
+        OutcomePlan(status=status)  # a name that is no outcome is a bad request (400)
         trade = self.control.script_outcome(p["tid"], status, now=bool(body.get("now", False)))
         return json_response(200, trade.to_json())
 

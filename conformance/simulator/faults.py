@@ -99,6 +99,11 @@ class FaultBook:
                     return armed.spec
         return None
 
+    @property
+    def armed_any(self) -> bool:
+        """Whether any fault is armed (one read, no lock: the request path asks first)."""
+        return bool(self._armed)
+
     def clear(self) -> None:
         with self._lock:
             self._armed.clear()

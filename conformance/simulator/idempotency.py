@@ -10,14 +10,30 @@ import json
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+
+_NOT_GIVEN: Any = object()
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# The C encoder behind _CANONICAL, built once (JSONEncoder.encode builds one per call).
+_CANONICAL_C = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, lambda value: _CANONICAL.default(value), json.encoder.encode_basestring, None, ":",
+    ",", True, False, True)
 
 
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    """Method, path and canonical JSON body; bytes that are not JSON are hashed as they are."""
+def _canonical(value: Any) -> str:
+    if isinstance(value, str):  # the C encoder takes containers; a bare string is one chunk
+        return _CANONICAL.encode(value)
+    return "".join(_CANONICAL_C(value, 0))
+
+
+def fingerprint(method: str, path: str, body: bytes, parsed: Any = _NOT_GIVEN) -> str:
+    """Method, path and canonical JSON body; bytes that are not JSON are hashed as they are.
+
+    ``parsed``: the body already parsed as strict JSON, when the caller has it.
+    """
     try:
-        canonical = json.dumps(
-            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode()
+        value = json.loads(body) if parsed is _NOT_GIVEN else parsed
+        canonical = _canonical(value).encode()
     except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = b"raw:" + body
     digest = hashlib.sha256(canonical).hexdigest()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from operator import attrgetter
+from typing import Any, Literal, TypeVar
 
 from conformance.money import format_money
 from conformance.simulator.clock import iso
@@ -23,6 +25,24 @@ TERMINAL_EVENT_TYPES: dict[str, str] = {
     "released": "pool.transaction.released",
 }
 
+
+
+R = TypeVar("R")
+_FIELDS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
+
+
+def evolve(record: R, **changes: Any) -> R:
+    """``dataclasses.replace`` for these slotted records, about twice as fast: the request
+    path copies a trade or quote several times per request."""
+    cls = type(record)
+    known = _FIELDS.get(cls)
+    if known is None:
+        names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+        known = _FIELDS[cls] = (names, attrgetter(*names))
+    names, values = known
+    current = dict(zip(names, values(record), strict=True))
+    current.update(changes)
+    return cls(**current)
 
 
 # The crypto networks the 0Pools docs name (capabilities.supportedNetworks draws from these).
@@ -149,14 +169,15 @@ class Quote:
         return "active"
 
     def to_json(self, now: datetime) -> dict[str, Any]:
+        status = self.status_at(now)
         return {
             "available": True,
             "type": "firm",
-            "executable": self.status_at(now) == "active",
+            "executable": status == "active",
             "quoteId": self.id,
             "poolId": self.pool_id,
             "side": self.side,
-            "status": self.status_at(now),
+            "status": status,
             "fiatCurrency": self.fiat_currency,
             "cryptoCurrency": self.crypto_currency,
             "fiatAmount": format_money(self.fiat_amount, 2),

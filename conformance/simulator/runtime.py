@@ -7,41 +7,22 @@ import threading
 from types import TracebackType
 
 from conformance.errors import SimulatorError
-from conformance.redact import Redactor
-from conformance.simulator import ids
 from conformance.simulator.app import App
-from conformance.simulator.clock import Clock
 from conformance.simulator.control import Control
-from conformance.simulator.faults import FaultBook
-from conformance.simulator.journal import Journal
-from conformance.simulator.models import Partner
+from conformance.simulator.core import Core
 from conformance.simulator.server import Server
 from conformance.simulator.settings import SimulatorSettings
-from conformance.simulator.state import Store
-from conformance.simulator.webhooks import Dispatcher
 
 START_TIMEOUT = 10.0
 
 
-class Core:
-    """The parts of one run, shared by the app and the control plane."""
+def new_loop(kind: str) -> asyncio.AbstractEventLoop:
+    """A fresh event loop: uvloop's (libuv) or the standard library's."""
+    if kind == "uvloop":
+        import uvloop
 
-    def __init__(self, settings: SimulatorSettings) -> None:
-        self.settings = settings
-        self.control_token = settings.control_token or ids.control_token()
-        self.clock = Clock()
-        self.redactor = Redactor([self.control_token])
-        self.store = Store(settings, self.clock, self.redactor)
-        self.journal = Journal()
-        self.faults = FaultBook()
-        self.dispatcher = Dispatcher(settings, self.clock)
-        self.dispatcher.lookup_partner = self._partner
-        self.store.on_events = self.dispatcher.submit
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.loop_thread_id: int | None = None
-
-    def _partner(self, partner_id: str) -> Partner:
-        return self.store.partners[partner_id]
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 class Simulator:
@@ -50,8 +31,8 @@ class Simulator:
     def __init__(self, settings: SimulatorSettings | None = None) -> None:
         self.settings = settings or SimulatorSettings()
         self.core = Core(self.settings)
-        self.app = App(self.core)
         self.control = Control(self.core)
+        self.app = App(self.core, self.control)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -90,12 +71,13 @@ class Simulator:
         return self
 
     def _run(self) -> None:
-        loop = asyncio.new_event_loop()
+        loop = new_loop(self.settings.event_loop)
         asyncio.set_event_loop(loop)
         self.core.loop = loop
         self.core.loop_thread_id = threading.get_ident()
         self._server = Server(self.app, host=self.settings.host, port=self.settings.port,
-                              max_body_bytes=self.settings.max_body_bytes)
+                              max_body_bytes=self.settings.max_body_bytes,
+                              parser=self.settings.http_parser)
         try:
             loop.run_until_complete(self._server.start())
             self.core.dispatcher.bind(loop)

@@ -20,6 +20,8 @@ DEFAULT_POOLS: tuple[Pool, ...] = (
 )
 
 SIGNATURE_SCHEMES = ("0bit", "standard")
+HTTP_PARSERS = ("httptools", "h11")
+EVENT_LOOPS = ("uvloop", "asyncio")
 UNAVAILABLE_REASONS = ("pool_dry", "engine_unavailable", "rate_unavailable")
 
 
@@ -41,6 +43,9 @@ class SimulatorSettings:
     webhook_timeout_seconds: float = 5.0
     webhook_retry_delays: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0)
     openapi_path: str | None = None  # default: openapi.yaml beside this module
+    http_parser: str = "httptools"  # or "h11" (pure Python, the original server)
+    event_loop: str = "uvloop"  # or "asyncio" (the standard library's loop)
+    journal_memory_entries: int = 10_000  # newer entries stay in memory, older spill to SQLite
 
     def __post_init__(self) -> None:
         if self.consumed_quote_new_key not in ("same_trade", "strict"):
@@ -49,6 +54,12 @@ class SimulatorSettings:
             raise ValueError("unknown_fields: must be 'reject' or 'ignore'")
         if self.signature_scheme not in SIGNATURE_SCHEMES:
             raise ValueError(f"signature_scheme: must be one of {SIGNATURE_SCHEMES}")
+        if self.http_parser not in HTTP_PARSERS:
+            raise ValueError(f"http_parser: must be one of {HTTP_PARSERS}")
+        if self.event_loop not in EVENT_LOOPS:
+            raise ValueError(f"event_loop: must be one of {EVENT_LOOPS}")
+        if self.journal_memory_entries < 1:
+            raise ValueError("journal_memory_entries: must be at least 1")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

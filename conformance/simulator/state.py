@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
-from conformance.errors import ControlError
+from conformance.errors import ControlError, UnknownObject
 from conformance.money import CENT, format_money
 from conformance.redact import Redactor
 from conformance.simulator import ids
@@ -35,6 +35,7 @@ from conformance.simulator.models import (
     Quote,
     Trade,
     WebhookEvent,
+    evolve,
 )
 from conformance.simulator.settings import (
     TIERS,
@@ -44,6 +45,7 @@ from conformance.simulator.settings import (
 )
 
 LIVE_KEY = re.compile(r"^(sk|pk)_live_")
+WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts
 FIAT_AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
 CRYPTO_AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,6})?$")
 QUOTE_FIELDS = frozenset(
@@ -127,7 +129,7 @@ class Store:
         pools = tuple(spec.pools) if spec.pools is not None else tuple(self.pools)
         for pool_id in pools:
             if pool_id not in self.pools:
-                raise ControlError(f"pools: unknown pool {pool_id!r}")
+                raise UnknownObject(f"pools: unknown pool {pool_id!r}")
         if spec.tier not in TIERS:
             raise ControlError(f"tier: unknown tier {spec.tier!r}")
         spread, fee, cap = TIERS[spec.tier]
@@ -211,7 +213,7 @@ class Store:
         try:
             return self.partners[partner_id]
         except KeyError:
-            raise ControlError(f"partner_id: unknown partner {partner_id!r}") from None
+            raise UnknownObject(f"partner_id: unknown partner {partner_id!r}") from None
 
     def authenticate(self, token: str | None) -> tuple[Partner | None, str]:
         """Resolve a bearer token to its partner and key kind (no decision made here)."""
@@ -235,7 +237,7 @@ class Store:
         with self.lock:
             pool = self.pools.get(pool_id)
             if pool is None:
-                raise ControlError(f"unknown pool {pool_id!r}")
+                raise UnknownObject(f"unknown pool {pool_id!r}")
             self.pools[pool_id] = dataclasses.replace(pool, available=bool(available))
             return self.pools[pool_id]
 
@@ -342,7 +344,7 @@ class Store:
         if dest_network is not None and dest_network not in pool.supported_networks:
             raise invalid("destNetwork", f"must be one of {', '.join(pool.supported_networks)}")
         dest = _string(body, "destAddress")
-        if dest is not None and (not dest or len(dest) > 128 or any(c.isspace() for c in dest)):
+        if dest is not None and (not dest or len(dest) > 128 or WHITESPACE.search(dest)):
             raise invalid("destAddress", "must be 1-128 characters without whitespace")
         if dest is None and side == "on_ramp" and kind == "firm":
             raise invalid("destAddress", "is required for on_ramp firm quotes")
@@ -419,7 +421,7 @@ class Store:
             if status != "active" or self.idempotency.quote_in_flight(quote_id):
                 status = "consumed" if status == "active" else status
                 raise ApiError(409, f"quote_{status}", f"quote is {status}; it cannot be rejected")
-            quote = dataclasses.replace(quote, rejected_at=now)
+            quote = evolve(quote, rejected_at=now)
             self.quotes[quote_id] = quote
             return quote.to_json(now)
 
@@ -483,7 +485,7 @@ class Store:
             )
             self.trades[trade.id] = trade
             self.trade_by_quote[quote.id] = trade.id
-            self.quotes[quote.id] = dataclasses.replace(quote, transact_id=trade.id)
+            self.quotes[quote.id] = evolve(quote, transact_id=trade.id)
             if debit:
                 self._post(partner, -quote.fiat_amount, "buy_debit", quote.id, trade.id)
             self.idempotency.begin(partner.id, key, fp, quote_id)
@@ -526,9 +528,9 @@ class Store:
     def _move(self, trade: Trade, status: str, events: list[WebhookEvent]) -> Trade:
         now = self.clock.now()
         partner = self.partners[trade.partner_id]
-        moved = dataclasses.replace(trade, status=status, updated_at=now)
+        moved = evolve(trade, status=status, updated_at=now)
         if status == "returned":
-            moved = dataclasses.replace(moved, return_pending=False)
+            moved = evolve(moved, return_pending=False)
         self.trades[trade.id] = moved
         if status in ("failed", "released", "returned") and trade.side == "on_ramp":
             self._post(partner, trade.fiat_amount, "buy_refund", trade.quote_id, trade.id)
@@ -548,14 +550,14 @@ class Store:
 
     def _advance(self, trade: Trade, events: list[WebhookEvent]) -> Trade:
         if trade.status == "reserved":
-            trade = dataclasses.replace(trade, polls=trade.polls + 1)
+            trade = evolve(trade, polls=trade.polls + 1)
             self.trades[trade.id] = trade
             plan = trade.plan
             if plan.status != "reserved" and trade.polls >= plan.polls:
                 target = "settled" if plan.status == "returned" else plan.status
                 trade = self._move(trade, target, events)
                 if plan.status == "returned":
-                    trade = dataclasses.replace(trade, return_pending=True)
+                    trade = evolve(trade, return_pending=True)
                     self.trades[trade.id] = trade
         elif trade.status == "settled" and trade.return_pending:
             trade = self._move(trade, "returned", events)
@@ -589,7 +591,7 @@ class Store:
         with self.lock:
             trade = self.trades.get(transact_id)
             if trade is None:
-                raise ControlError(f"transact_id: unknown trade {transact_id!r}")
+                raise UnknownObject(f"transact_id: unknown trade {transact_id!r}")
             if trade.status == "reserved" and status != "reserved":
                 if now:
                     trade = self._move(trade, "settled" if status == "returned" else status,
@@ -597,14 +599,14 @@ class Store:
                     if status == "returned":
                         trade = self._move(trade, "returned", events)
                 else:
-                    trade = dataclasses.replace(
+                    trade = evolve(
                         trade, plan=OutcomePlan(status=status, polls=trade.polls + 1))
                     self.trades[trade.id] = trade
             elif trade.status == "settled" and status == "returned":
                 if now:
                     trade = self._move(trade, "returned", events)
                 else:
-                    trade = dataclasses.replace(trade, return_pending=True)
+                    trade = evolve(trade, return_pending=True)
                     self.trades[trade.id] = trade
             else:
                 raise ControlError(f"status: a {trade.status} trade cannot become {status}")

@@ -119,13 +119,16 @@ class Dispatcher:
         self._holding: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
         self._client: httpx.AsyncClient | None = None
         self.lookup_partner: Any = None  # set by the simulator: partner_id → Partner
 
     # -- lifecycle (on the loop) --------------------------------------------------------------
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Called on the loop's own thread, before it serves."""
         self._loop = loop
+        self._loop_thread = threading.get_ident()
         self._client = httpx.AsyncClient(
             timeout=self.settings.webhook_timeout_seconds, trust_env=False
         )
@@ -153,13 +156,17 @@ class Dispatcher:
         if not ready or self._loop is None or self._loop.is_closed():
             return
         try:
-            self._loop.call_soon_threadsafe(self._dispatch, ready)
+            if threading.get_ident() == self._loop_thread:  # no wake-up needed on the loop
+                self._loop.call_soon(self._dispatch, ready)
+            else:
+                self._loop.call_soon_threadsafe(self._dispatch, ready)
         except RuntimeError:  # the loop stopped between the check and the call
             return
 
     def _dispatch(self, events: list[WebhookEvent]) -> None:
         for event in events:
-            self._spawn(self._deliver(event))
+            if self._partner(event.partner_id).webhook_url:  # else no attempt is made
+                self._spawn(self._deliver(event))
 
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

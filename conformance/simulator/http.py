@@ -1,0 +1,212 @@
+"""HTTP primitives shared by the partner API and the control plane: request, response, router."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.simulator import ids
+from conformance.simulator.errors import ApiError, envelope_bytes, invalid
+from conformance.simulator.models import Partner
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+JSON = "application/json"
+NOT_PARSED: Any = object()  # a body not (yet) parsed, or not JSON; None is JSON's null
+_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"))
+# The C encoder behind json.dumps, built once (JSONEncoder.encode builds one per call).
+_C_ENCODER = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, lambda value: _JSON_ENCODER.default(value), json.encoder.encode_basestring_ascii,
+    None, ":", ",", False, False, True)
+
+
+def encode_json(data: Any) -> str:
+    """Compact JSON, as ``json.dumps(data, separators=(",", ":"))`` writes it."""
+    return "".join(_C_ENCODER(data, 0))
+
+
+@dataclass(slots=True, kw_only=True)
+class Request:
+    """What a handler sees: the decoded request and the partner already authenticated."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    raw_query: str
+    headers: dict[str, str]
+    body: bytes
+    request_id: str
+    params: dict[str, str] = field(default_factory=dict)
+    partner: Partner | None = None
+    notes: list[str] = field(default_factory=list)
+    _parsed: Any = NOT_PARSED
+
+    def json(self) -> Any:
+        """The body as JSON; a clear 400 naming the problem otherwise (parsed once)."""
+        if self._parsed is NOT_PARSED:
+            if not self.body.strip():
+                raise invalid("body", "a JSON object is required")
+            self._parsed = parse_json(self.body)
+        return self._parsed
+
+    def parsed(self) -> Any:
+        """The body's JSON value, or NOT_PARSED when it is empty or not strict JSON."""
+        if self._parsed is NOT_PARSED and self.body:
+            try:
+                self.json()
+            except ApiError:
+                pass
+        return self._parsed
+
+
+@dataclass(slots=True, kw_only=True)
+class Response:
+    """An answer to send; ``finish`` runs once it is committed to the wire (or abandoned)."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    finish: Callable[[], None] | None = None
+    replayed: bool = False
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse, parse_float=_finite)
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON (no NaN, no infinities); a 400 naming the problem otherwise."""
+    try:
+        return _DECODER.decode(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise invalid("body", "must be UTF-8 encoded JSON") from None
+    except RecursionError:
+        raise invalid("body", "JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise invalid("body", f"malformed JSON ({exc})") from None
+
+
+def json_response(status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> Response:
+    body = encode_json(data).encode()
+    return Response(status=status, body=body, headers=list(headers) if headers else [])
+
+
+def error_response(exc: ApiError, request_id: str) -> Response:
+    body = envelope_bytes(exc.status, exc.code, exc.message, request_id)
+    return Response(status=exc.status, body=body, headers=list(exc.headers.items()))
+
+
+_JSON_HEADER = (b"content-type", JSON.encode())
+
+
+def head(response: Response, request_id: str) -> list[tuple[bytes, bytes]]:
+    """The response's headers on the wire (lower-case names), the framing ones first."""
+    headers = [_JSON_HEADER, (b"content-length", b"%d" % len(response.body)),
+               (b"x-request-id", request_id.encode())]
+    if response.headers:
+        headers += [(k.lower().encode(), v.encode()) for k, v in response.headers]
+    return headers
+
+
+def bearer(headers: dict[str, str]) -> str | None:
+    value = headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def read_request(scope: Scope, receive: Receive, limit: int) -> tuple[Request, bool]:
+    """The ASGI request as a Request, and whether its body was over ``limit`` (then empty)."""
+    too_large = bool(scope.get("extensions", {}).get("zeropools.body_too_large"))
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            too_large = True
+        elif chunk:
+            chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+               for k, v in scope.get("headers", ())}
+    body = b"" if too_large else b"".join(chunks)
+    request = make_request(scope["method"], scope["path"],
+                           scope.get("query_string", b"").decode("latin-1"), headers, body)
+    return request, too_large
+
+
+def make_request(method: str, path: str, raw_query: str, headers: dict[str, str],
+                 body: bytes) -> Request:
+    """A Request with a fresh request id; ``path`` already percent-decoded."""
+    return Request(
+        method=method.upper(), path=path,
+        query=dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True)) if raw_query
+        else {},
+        raw_query=raw_query, headers=headers, body=body, request_id=ids.request_id(),
+    )
+
+
+class Router:
+    """Method and path pattern to a handler name; 404 for no route, 405 for the wrong method.
+
+    Patterns are tried in order; a route whose literal prefix does not match is skipped
+    without running its regular expression.
+    """
+
+    def __init__(self, routes: Iterable[tuple[str, str, str]]) -> None:
+        self._routes: list[tuple[str, str, re.Pattern[str], str]] = []
+        self._by_method: dict[str, list[tuple[str, re.Pattern[str], str]]] = {}
+        self._exact: dict[tuple[str, str], str] = {}
+        for method, pattern, name in routes:
+            compiled = re.compile(pattern)
+            literal = pattern.removeprefix("^").removesuffix("$")
+            shadowed = any(r[0] == method and r[2].match(literal) for r in self._routes)
+            if compiled.groups == 0 and re.escape(literal) == literal and not shadowed:
+                self._exact.setdefault((method, literal), name)
+            prefix = re.split(r"[(\[\\.*+?$]", pattern.removeprefix("^"), maxsplit=1)[0]
+            self._routes.append((method, prefix, compiled, name))
+            self._by_method.setdefault(method, []).append((prefix, compiled, name))
+
+    def match(self, method: str, path: str) -> tuple[str, dict[str, str]]:
+        """The handler name and path params for a request."""
+        exact = self._exact.get((method, path))
+        if exact is not None:
+            return exact, {}
+        for prefix, pattern, name in self._by_method.get(method, ()):
+            if path.startswith(prefix):
+                found = pattern.match(path)
+                if found:
+                    return name, found.groupdict()
+        allowed: list[str] = []
+        for route_method, prefix, pattern, _name in self._routes:
+            if not path.startswith(prefix):
+                continue
+            if pattern.match(path):
+                allowed.append(route_method)
+        if allowed:
+            raise ApiError(405, "method_not_allowed", f"{method} is not allowed on {path}",
+                           headers={"Allow": ", ".join(sorted(set(allowed)))})
+        raise ApiError(404, "not_found", f"no route {method} {path}")

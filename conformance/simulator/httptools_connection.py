@@ -1,0 +1,264 @@
+"""One HTTP/1.1 connection parsed by httptools (llhttp, in C) as an asyncio protocol.
+
+Requests are answered one at a time and in order, pipelined ones included; a request that
+cannot be parsed is answered 400 (431 for oversized headers) after the ones before it, then
+the connection closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from dataclasses import dataclass
+from http import HTTPStatus
+
+import httptools
+
+from conformance.simulator.http import head, make_request
+from conformance.simulator.wire import (
+    MAX_HEADER_BYTES,
+    SERVER_HEADER,
+    SocketHandle,
+    WebApp,
+    malformed_body,
+    split_target,
+)
+
+MAX_QUEUED = 32  # pipelined requests held before reading pauses
+_REASONS = {int(s): s.phrase.encode() for s in HTTPStatus}
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_SERVER_LINE = b"%s: %s\r\n" % SERVER_HEADER
+
+
+@dataclass(slots=True)
+class _Parsed:
+    """A complete request, or a parse failure (``error`` set) to answer in turn."""
+
+    method: str = ""
+    target: str = ""
+    headers: dict[str, str] | None = None
+    body: bytes = b""
+    size: int = 0
+    keep_alive: bool = True
+    http_version: str = "1.1"
+    error: tuple[int, str] | None = None
+
+
+class _HeadersTooLarge(Exception):
+    """More than MAX_HEADER_BYTES of request line and headers (h11 answers 431 too)."""
+
+
+class _MissingHost(Exception):
+    """HTTP/1.1 requires a Host header (RFC 9112 §3.2), as h11 enforces."""
+
+
+class HttpToolsConnection(asyncio.Protocol):
+    """The protocol of one connection; a worker task runs the app for queued requests."""
+
+    def __init__(self, app: WebApp, *, server: tuple[str, int], max_body_bytes: int,
+                 connections: set[HttpToolsConnection]) -> None:
+        self.app = app
+        self.server = server
+        self.max_body_bytes = max_body_bytes
+        self.connections = connections
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.queue: deque[_Parsed] = deque()
+        self.worker: asyncio.Task[None] | None = None
+        self.closed = False
+        self.failed = False  # the parser is in an error state: ignore further bytes
+        self.eof = False
+        self.reading_paused = False
+        self.writing_paused = False
+        self.drain_waiter: asyncio.Future[None] | None = None
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._header_bytes = 0
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    # -- asyncio.Protocol ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.connections.discard(self)
+        self._wake_drain()
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        self._wake_drain()
+
+    def data_received(self, data: bytes) -> None:
+        if self.failed:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(400, "protocol upgrades are not supported")
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, _HeadersTooLarge):
+                self._fail(431, "request headers are too large")
+            elif isinstance(exc.__context__, _MissingHost):
+                self._fail(400, "Missing mandatory Host header")
+            else:
+                self._fail(400, str(exc))
+        except httptools.HttpParserError as exc:
+            self._fail(400, str(exc) or "invalid HTTP/1.1")
+
+    def eof_received(self) -> bool | None:
+        self.eof = True
+        if self.worker is None and not self.queue and self.transport is not None:
+            self.transport.close()
+        return True  # keep the write side open until queued answers are sent
+
+    # -- parser callbacks ------------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = {}
+        self._header_bytes = 0
+        self._chunks = []
+        self._size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        self._count_header_bytes(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        self._header_bytes += len(name) + len(value) + 4
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise _HeadersTooLarge
+
+    def _count_header_bytes(self, n: int) -> None:
+        self._header_bytes += n
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise _HeadersTooLarge
+
+    def on_headers_complete(self) -> None:
+        headers = self._headers
+        if "host" not in headers and self.parser.get_http_version() == "1.1":
+            raise _MissingHost
+        if headers.get("expect", "").lower() == "100-continue":
+            assert self.transport is not None
+            self.transport.write(_CONTINUE)
+
+    def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size <= self.max_body_bytes:
+            self._chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        parser = self.parser
+        self.queue.append(_Parsed(
+            method=parser.get_method().decode("latin-1"), target=self._url.decode("latin-1"),
+            headers=self._headers,
+            body=self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks),
+            size=self._size, keep_alive=parser.should_keep_alive(),
+            http_version=parser.get_http_version()))
+        self._chunks = []
+        self._start()
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def _fail(self, status: int, problem: str) -> None:
+        self.failed = True
+        self.queue.append(_Parsed(error=(status, problem), keep_alive=False))
+        self._start()
+
+    def _start(self) -> None:
+        if self.worker is None:
+            self.worker = asyncio.get_running_loop().create_task(self._work())
+        if len(self.queue) > MAX_QUEUED and not self.reading_paused and self.transport:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    async def _work(self) -> None:
+        try:
+            while self.queue and not self.closed:
+                item = self.queue.popleft()
+                if self.reading_paused and len(self.queue) <= MAX_QUEUED // 2:
+                    self.reading_paused = False
+                    if self.transport is not None:
+                        self.transport.resume_reading()
+                if item.error is not None:
+                    self._reject(*item.error)
+                    return
+                if not await self._answer(item):
+                    if self.transport is not None and not self.transport.is_closing():
+                        self.transport.close()
+                    return
+        finally:
+            self.worker = None
+            if self.closed:
+                self.queue.clear()
+            elif self.eof and not self.queue and self.transport is not None:
+                self.transport.close()
+
+    async def _answer(self, item: _Parsed) -> bool:
+        """Run the app for one request; False when the connection must not be reused."""
+        transport = self.transport
+        assert transport is not None and item.headers is not None
+        handle = SocketHandle(transport)
+        too_large = item.size > self.max_body_bytes
+        path, query = split_target(item.target)
+        request = make_request(item.method, path, query, item.headers,
+                               b"" if too_large else item.body)
+        response = await self.app.respond(request, too_large, handle)
+        if response is None or handle.aborted or self.closed:
+            return False
+        keep = item.keep_alive
+        lines = [b"HTTP/1.1 %d %s\r\n" % (response.status, _REASONS.get(response.status, b""))]
+        for name, value in head(response, request.request_id):
+            if name == b"connection" and value.lower() == b"close":
+                keep = False
+            else:
+                lines.append(b"%s: %s\r\n" % (name, value))
+        lines.append(_SERVER_LINE if keep else _SERVER_LINE + b"connection: close\r\n")
+        lines.append(b"\r\n")
+        if item.method != "HEAD":
+            lines.append(response.body)
+        transport.write(b"".join(lines))
+        if self.writing_paused:
+            await self._drain()
+        return keep
+
+    def _reject(self, status: int, problem: str) -> None:
+        """Answer a request that could not be parsed in the envelope, and close."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        body, request_id = malformed_body(status, problem)
+        transport.write(
+            b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+            b"x-request-id: %s\r\n%s: %s\r\nconnection: close\r\n\r\n%s"
+            % (status, _REASONS.get(status, b""), len(body), request_id.encode(),
+               *SERVER_HEADER, body))
+        transport.close()
+
+    async def _drain(self) -> None:
+        if self.closed or not self.writing_paused:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self.drain_waiter = waiter
+        await waiter
+
+    def _wake_drain(self) -> None:
+        waiter, self.drain_waiter = self.drain_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def abort(self) -> None:
+        """Close at once (server shutdown)."""
+        if self.transport is not None:
+            self.transport.abort()
+        if self.worker is not None:
+            self.worker.cancel()
+
