@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import TextIO
 from conformance import interrupt
 from conformance.catalogue import QUESTIONS, SCENARIOS
 from conformance.commands import _certification as certification
+from conformance.commands._harness_failure import harness_failure
 from conformance.commands.doctor import gate as preflight
 from conformance.commands.doctor import load as load_partner
 from conformance.commands.doctor import partner_env as partner_env
@@ -199,12 +199,7 @@ def run(args: argparse.Namespace) -> int:
     except ConformanceError:
         raise
     except Exception as exc:
-        # A harness bug must not exit 1 (which means "blocked"): report it, exit 2.
-        trace = "".join(traceback.format_exception(exc))
-        print(redactor.text(trace), file=sys.stderr)
-        raise ConformanceError(
-            redactor.text(f"the harness failed: {type(exc).__name__}: {exc}")
-        ) from None
+        raise harness_failure(exc, redactor) from None
     verdict = written.verdict
     print()
     for line in summary_lines(verdict, result.partner_name):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import TextIO
 from conformance import exit_codes
 from conformance._util import parse_env_pairs
 from conformance.checks.preflight import PreflightResult, StepReport, run_preflight
+from conformance.commands._harness_failure import harness_failure
 from conformance.commands.init import placeholder_problems
 from conformance.driver.manifest import (
     Manifest,
@@ -136,11 +136,7 @@ def walk(manifest: Manifest, redactor: Redactor, stream: TextIO | None,
     except ConformanceError:
         raise
     except Exception as exc:
-        # A harness bug is exit 2, never "the partner is broken".
-        print(redactor.text("".join(traceback.format_exception(exc))), file=sys.stderr)
-        raise ConformanceError(
-            redactor.text(f"the preflight failed: {type(exc).__name__}: {exc}")
-        ) from None
+        raise harness_failure(exc, redactor, what="the preflight") from None
 
 
 def run(args: argparse.Namespace) -> int:

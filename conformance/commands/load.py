@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
 from conformance import exit_codes, interrupt
+from conformance.commands._harness_failure import harness_failure
 from conformance.commands.certify import clear_outputs, partner_env
 from conformance.commands.doctor import load as load_partner
 from conformance.errors import ConformanceError
@@ -190,10 +190,7 @@ def run(args: argparse.Namespace) -> int:
     except ConformanceError:
         raise
     except Exception as exc:
-        print(redactor.text("".join(traceback.format_exception(exc))), file=sys.stderr)
-        raise ConformanceError(
-            redactor.text(f"the harness failed: {type(exc).__name__}: {exc}")
-        ) from None
+        raise harness_failure(exc, redactor) from None
     if outcome.load is not None:
         for line in summary(outcome.load):
             print(redactor.text(line))
