@@ -14,7 +14,7 @@ the quote id alone.
 from __future__ import annotations
 
 import fnmatch
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -111,12 +111,21 @@ class Judge:
                 by_dest[trade.dest_address].append(trade)
             by_quote[trade.quote_id].append(trade)
         self._by_dest, self._by_quote = by_dest, by_quote
+        # A destination names one order only when no other order's quote carries it: a
+        # partner that sends each customer's own fixed wallet (a correct shape) is tied by
+        # quote id instead, so its customers' other orders are never counted as re-quotes.
+        dests = Counter(self._dest_of(o) for o in self.orders)
+        self._unique_dests = {d for d, n in dests.items() if d and n == 1}
 
     # -- ties ------------------------------------------------------------------------------
-    def trades_of(self, order: OrderRecord) -> list[Any]:
+    def _dest_of(self, order: OrderRecord) -> str:
         quote = self.provider.quotes.get(order.quote_id or "")
-        if quote is not None and quote.dest_address:
-            return list(self._by_dest.get(quote.dest_address, ()))
+        return (quote.dest_address or "") if quote is not None else ""
+
+    def trades_of(self, order: OrderRecord) -> list[Any]:
+        dest = self._dest_of(order)
+        if dest in self._unique_dests:
+            return list(self._by_dest.get(dest, ()))
         return list(self._by_quote.get(order.quote_id or "", ()))
 
     def _label(self, order: OrderRecord, trades: Iterable[Any]) -> str:

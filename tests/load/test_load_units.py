@@ -102,6 +102,18 @@ def test_a_requoted_order_is_tied_to_its_second_trade_by_destination() -> None:
     assert judge.no_duplicate_posting().held is True
 
 
+def test_a_customer_wallet_shared_by_its_orders_is_not_a_requote() -> None:
+    # A partner that sends each customer's own fixed wallet (not the harness's per-order
+    # address): two honest orders, one trade each, the same destination.
+    expires = T0 + timedelta(seconds=15)
+    quotes = [_Quote("q1", "wallet-1", expires), _Quote("q2", "wallet-1", expires)]
+    trades = [_Trade("t1", "q1", "wallet-1"), _Trade("t2", "q2", "wallet-1")]
+    judge = _judge([_order("o1", "q1"), _order("o2", "q2")], quotes, trades, [],
+                   [_credit("t1"), _credit("t2")])
+    held = judge.one_trade_per_order()
+    assert held.held is True and held.observed == 2
+
+
 def test_duplicate_credit_and_drift_are_broken_guarantees() -> None:
     quotes = [_Quote("q1", "dest-1", T0 + timedelta(seconds=15))]
     trades = [_Trade("t1", "q1", "dest-1")]
