@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import re
 import sys
 import traceback
 from collections.abc import Awaitable, Callable
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,10 @@ from conformance.simulator.models import SIDES, TRADE_STATUSES, Partner
 from conformance.simulator.wire import SocketHandle
 
 MAX_KEY_LENGTH = 255
+_EMPTY_DIGEST = sha256(b"").hexdigest()  # most requests (GETs) have no body
 
 
-Handler = Callable[["PartnerApi", Request], Awaitable[Response]]
+Handler = Callable[["PartnerApi", Request], Response]
 ROUTER = Router((
     ("GET", r"^/v1/pools$", "list_pools"),
     ("GET", r"^/v1/pools/funding$", "funding"),
@@ -94,7 +95,7 @@ class PartnerApi:
         assert request.partner is not None
         return request.partner
 
-    async def list_pools(self, request: Request) -> Response:
+    def list_pools(self, request: Request) -> Response:
         partner = self._partner(request)
         pools = [
             {"id": pool.id, "pair": pool.pair, "fiatCurrency": pool.fiat_currency,
@@ -105,7 +106,7 @@ class PartnerApi:
         ]
         return json_response(200, {"pools": pools})
 
-    async def capabilities(self, request: Request) -> Response:
+    def capabilities(self, request: Request) -> Response:
         partner = self._partner(request)
         pool = self.store.gate(partner, request.params["pool_id"])
         sides = [side for side in pool.sides]
@@ -119,7 +120,7 @@ class PartnerApi:
             else str(partner.max_order_usdt),
         })
 
-    async def balance(self, request: Request) -> Response:
+    def balance(self, request: Request) -> Response:
         partner = self._partner(request)
         pool = self.store.gate(partner, request.params["pool_id"])
         with self.store.lock:
@@ -130,7 +131,7 @@ class PartnerApi:
             "tier": partner.tier, "allowedPools": list(partner.allowed_pools),
         })
 
-    async def funding(self, request: Request) -> Response:
+    def funding(self, request: Request) -> Response:
         partner = self._partner(request)
         currency = request.query.get("currency", "EUR")
         if currency != "EUR":
@@ -142,24 +143,25 @@ class PartnerApi:
             " the balance through its control plane.",
         })
 
-    async def create_quote(self, request: Request) -> Response:
+    def create_quote(self, request: Request) -> Response:
         partner = self._partner(request)
-        self.store.gate(partner, request.params["pool_id"])
-        answer = self.store.create_quote(partner, request.params["pool_id"], request.json())
+        pool_id = request.params["pool_id"]
+        self.store.gate(partner, pool_id)  # before the body is read: a bad pool is a 404
+        answer = self.store.create_quote(partner, pool_id, request.json())
         request.notes.extend(answer.notes)
         if answer.quote is not None:
             request.notes.append(f"created quote {answer.quote.id}")
         return json_response(200, answer.body)
 
-    async def get_quote(self, request: Request) -> Response:
+    def get_quote(self, request: Request) -> Response:
         return json_response(200, self.store.read_quote(self._partner(request),
                                                         request.params["quote_id"]))
 
-    async def reject_quote(self, request: Request) -> Response:
+    def reject_quote(self, request: Request) -> Response:
         return json_response(200, self.store.reject_quote(self._partner(request),
                                                           request.params["quote_id"]))
 
-    async def transact(self, request: Request) -> Response:
+    def transact(self, request: Request) -> Response:
         partner = self._partner(request)
         pool_id = request.params["pool_id"]
         self.store.gate(partner, pool_id)
@@ -193,15 +195,15 @@ class PartnerApi:
         response.finish = lambda: self.store.finish_transact(partner.id, key, quote_id, stored)
         return response
 
-    async def poll(self, request: Request) -> Response:
+    def poll(self, request: Request) -> Response:
         trade = self.store.poll(self._partner(request), request.params["quote_id"])
         return json_response(200, trade.to_json())
 
-    async def get_trade(self, request: Request) -> Response:
+    def get_trade(self, request: Request) -> Response:
         trade = self.store.own_trade(self._partner(request), request.params["transact_id"])
         return json_response(200, trade.to_json())
 
-    async def list_trades(self, request: Request) -> Response:
+    def list_trades(self, request: Request) -> Response:
         partner = self._partner(request)
         query = request.query
         limit = _limit(query.get("limit"), default=50, low=1, high=100, clamp=False)
@@ -239,7 +241,7 @@ class PartnerApi:
             "nextCursor": page[-1].id if has_more else None,
         })
 
-    async def ledger(self, request: Request) -> Response:
+    def ledger(self, request: Request) -> Response:
         partner = self._partner(request)
         query = request.query
         currency = query.get("currency", "EUR")
@@ -262,6 +264,9 @@ class PartnerApi:
             "entries": [e.to_json() for e in page], "hasMore": has_more,
             "nextCursor": page[-1].id if has_more else None,
         })
+
+
+_HANDLERS: dict[str, Handler] = {name: getattr(PartnerApi, name) for _, _, name in ROUTER.routes}
 
 
 class App:
@@ -299,36 +304,55 @@ class App:
             return await self._guard(self.control.handle(request, too_large), request)
         return await self._partner_request(socket, request, too_large)
 
+    def respond_now(self, request: Request, too_large: bool) -> Response | None:
+        """The answer to a partner request when nothing needs to wait (no fault is armed),
+        computed at once; None when the request must go through ``respond`` instead."""
+        if self.core.faults.armed_any or request.path.startswith("/_sim"):
+            return None
+        kind = self._authenticate(request)
+        response, _ = self._decide(request, kind, too_large, faults=False)
+        if response.finish is not None:
+            response.finish()
+        self._journal(request, kind, response, None, False)
+        return response
+
     async def _guard(self, work: Awaitable[Response], request: Request) -> Response:
         try:
             return await work
         except ApiError as exc:
             return error_response(exc, request.request_id)
         except Exception:  # a real bug: answer the 5xx envelope, keep the traceback for tests
-            self.bugs.append(traceback.format_exc())
-            print(self.bugs[-1], file=sys.stderr)
-            return error_response(ApiError(500, "api_error", "internal simulator error"),
-                                  request.request_id)
+            return self._bug(request)
 
-    async def _partner_request(
-        self, socket: SocketHandle | None, request: Request, too_large: bool
-    ) -> Response | None:
+    def _bug(self, request: Request) -> Response:
+        self.bugs.append(traceback.format_exc())
+        print(self.bugs[-1], file=sys.stderr)
+        return error_response(ApiError(500, "api_error", "internal simulator error"),
+                              request.request_id)
+
+    def _authenticate(self, request: Request) -> str:
+        """Resolve the bearer key onto the request; the key kind."""
         token = bearer(request.headers)
         partner, kind = self.core.store.authenticate(token)
         if kind == "unknown" and token == self.core.control_token:
             kind = "control"
         request.partner = partner
-        fault: FaultSpec | None = None
+        return kind
 
-        async def work() -> Response:
-            nonlocal fault
+    def _decide(
+        self, request: Request, kind: str, too_large: bool, *, faults: bool
+    ) -> tuple[Response, FaultSpec | None]:
+        """Route and run a partner request (no handler awaits); the fault it took, if any."""
+        fault: FaultSpec | None = None
+        try:
             if too_large:
                 raise ApiError(413, "payload_too_large",
                                f"body: larger than {self.core.settings.max_body_bytes} bytes")
             if request.method == "GET" and request.path in ("/openapi.json", "/v1/openapi.json"):
-                return self._openapi()
+                return self._openapi(), None
             if kind == "live":
                 raise ApiError(403, "key_mode_mismatch", "live keys cannot call the sandbox")
+            partner = request.partner
             if partner is None:
                 raise ApiError(401, "unauthorized", "a valid Bearer API key is required")
             name, params = ROUTER.match(request.method, request.path)
@@ -336,7 +360,7 @@ class App:
                 raise ApiError(403, "publishable_key_not_allowed",
                                "publishable keys may only call GET /pools")
             request.params = params
-            if self.core.faults.armed_any:
+            if faults and self.core.faults.armed_any:
                 fault = self.core.faults.take(
                     request.method, request.path, partner.id, _quote_of(request)
                 )
@@ -344,10 +368,18 @@ class App:
                 headers = {} if fault.retry_after is None else {
                     "Retry-After": str(fault.retry_after)}
                 raise ApiError(fault.status, fault.code, fault.message, headers=headers)
-            handler: Handler = getattr(PartnerApi, name)
-            return await handler(self.api, request)
+            handler: Handler = _HANDLERS[name]
+            return handler(self.api, request), fault
+        except ApiError as exc:
+            return error_response(exc, request.request_id), fault
+        except Exception:  # a real bug: answer the 5xx envelope, keep the traceback for tests
+            return self._bug(request), fault
 
-        response = await self._guard(work(), request)
+    async def _partner_request(
+        self, socket: SocketHandle | None, request: Request, too_large: bool
+    ) -> Response | None:
+        kind = self._authenticate(request)
+        response, fault = self._decide(request, kind, too_large, faults=True)
         reset = False
         try:
             if fault is not None and response.status < 400:
@@ -388,19 +420,33 @@ class App:
     ) -> None:
         redactor = self.core.redactor
         parsed = request.parsed()
-        parsed = None if parsed is NOT_PARSED else redactor.data(parsed)
+        raw = False
         key = request.headers.get("idempotency-key")
-        self.core.journal.record(
-            at=self.core.clock.now(), method=request.method, path=request.path,
-            query=redactor.text(request.raw_query),
-            partner_id=request.partner.id if request.partner else None, key_kind=kind,
-            idempotency_key=None if key is None else redactor.text(key), body=parsed,
-            body_digest=hashlib.sha256(request.body).hexdigest(), status=response.status,
-            request_id=request.request_id, origin=request.headers.get("origin"),
-            user_agent=request.headers.get("user-agent"),
-            fault=None if fault is None else fault.name, reset=reset,
-            replayed=response.replayed, notes=tuple(request.notes),
-        )
+        if parsed is NOT_PARSED:
+            parsed = None
+        elif b"\\" not in request.body and not redactor.contains_secret(
+                request.body.decode("utf-8") if key is None
+                else f"{request.body.decode('utf-8')}\n{key}"):
+            # No escapes: every string of the body is a slice of its text, and there is no
+            # secret in the text (nor in the key): the redacted body equals the parsed one,
+            # and decoding the bytes gives it back when the entry is read, so keep the bytes.
+            parsed, raw = request.body, True
+        else:
+            parsed = redactor.data(parsed)
+        headers = request.headers
+        query = request.raw_query
+        partner = request.partner
+        self.core.journal.record_row((
+            self.core.clock.now(), request.method, request.path,
+            redactor.text(query) if query else query,
+            partner.id if partner else None, kind,
+            key if key is None or raw else redactor.text(key), parsed,
+            sha256(request.body).hexdigest() if request.body else _EMPTY_DIGEST,
+            response.status, request.request_id,
+            headers.get("origin"), headers.get("user-agent"),
+            None if fault is None else fault.name, reset, response.replayed,
+            tuple(request.notes), raw,
+        ))
 
     async def _send(self, send: Send, response: Response, request: Request) -> None:
         headers = head(response, request.request_id)

@@ -11,7 +11,9 @@ def iso(moment: datetime) -> str:
     """ISO 8601 UTC with a ``Z`` and millisecond precision, as the API writes timestamps."""
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # drop "+00:00"
+    # what isoformat(timespec="milliseconds") writes, without its "+00:00" (about 2x faster)
+    return (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:"
+            f"{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}Z")
 
 
 def parse_iso(text: str) -> datetime:

@@ -125,6 +125,12 @@ def head(response: Response, request_id: str) -> list[tuple[bytes, bytes]]:
     return headers
 
 
+def head_framing() -> list[tuple[bytes, bytes]]:
+    """The framing headers head() writes first, with ``%d`` for the length and ``%s`` for the
+    request id (for servers that format them in one go)."""
+    return [_JSON_HEADER, (b"content-length", b"%d"), (b"x-request-id", b"%s")]
+
+
 def bearer(headers: dict[str, str]) -> str | None:
     value = headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
@@ -169,18 +175,27 @@ def make_request(method: str, path: str, raw_query: str, headers: dict[str, str]
     )
 
 
+_PARAM = re.compile(r"\(\?P<(\w+)>\[\^/\]\+\)")
+
+
 class Router:
     """Method and path pattern to a handler name; 404 for no route, 405 for the wrong method.
 
-    Patterns are tried in order; a route whose literal prefix does not match is skipped
-    without running its regular expression.
+    Patterns made of literal segments and ``(?P<name>[^/]+)`` segments are compiled into
+    templates looked up by method and segment count, then tried in order (no regular
+    expression runs); other patterns are tried in order after their literal prefix matches.
     """
 
     def __init__(self, routes: Iterable[tuple[str, str, str]]) -> None:
+        self.routes: tuple[tuple[str, str, str], ...] = tuple(routes)
         self._routes: list[tuple[str, str, re.Pattern[str], str]] = []
         self._by_method: dict[str, list[tuple[str, re.Pattern[str], str]]] = {}
         self._exact: dict[tuple[str, str], str] = {}
-        for method, pattern, name in routes:
+        # (method, segment count) → [(segments → params or None, handler name)], in order
+        self._shapes: dict[tuple[str, int],
+                           list[tuple[Callable[[list[str]], dict[str, str] | None], str]]] = {}
+        self._templated = True
+        for method, pattern, name in self.routes:
             compiled = re.compile(pattern)
             literal = pattern.removeprefix("^").removesuffix("$")
             shadowed = any(r[0] == method and r[2].match(literal) for r in self._routes)
@@ -189,17 +204,64 @@ class Router:
             prefix = re.split(r"[(\[\\.*+?$]", pattern.removeprefix("^"), maxsplit=1)[0]
             self._routes.append((method, prefix, compiled, name))
             self._by_method.setdefault(method, []).append((prefix, compiled, name))
+            template = self._template(pattern)
+            if template is None:
+                self._templated = False  # keep the order exact: fall back to the patterns
+            else:
+                literals, params = template
+                self._shapes.setdefault((method, len(literals) + len(params)), []).append(
+                    (self._matcher(literals, params), name))
+
+    @staticmethod
+    def _matcher(
+        literals: tuple[tuple[int, str], ...], params: tuple[tuple[int, str], ...],
+    ) -> Callable[[list[str]], dict[str, str] | None]:
+        """One template as a function of the path's segments: its params, or None."""
+        tests = [f"parts[{i}] == {text!r}" for i, text in reversed(literals)]
+        tests += [f"parts[{i}] != ''" for i, _ in params]  # [^/]+: a param is never empty
+        found = ", ".join(f"{key!r}: parts[{i}]" for i, key in params)
+        code = (f"def match(parts):\n    if {' and '.join(tests) or 'True'}:\n"
+                f"        return {{{found}}}\n    return None\n")
+        scope: dict[str, Any] = {}
+        exec(code, scope)  # noqa: S102 - built from the router's own literal patterns
+        matcher: Callable[[list[str]], dict[str, str] | None] = scope["match"]
+        return matcher
+
+    @staticmethod
+    def _template(
+        pattern: str,
+    ) -> tuple[tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]] | None:
+        if not (pattern.startswith("^/") and pattern.endswith("$")):
+            return None
+        literals: list[tuple[int, str]] = []
+        params: list[tuple[int, str]] = []
+        body = _PARAM.sub(lambda found: "\0" + found.group(1), pattern[1:-1])
+        for index, segment in enumerate(body.split("/")):
+            if segment.startswith("\0"):
+                params.append((index, segment[1:]))
+            elif re.fullmatch(r"[\w-]*", segment):
+                literals.append((index, segment))
+            else:
+                return None
+        return tuple(literals), tuple(params)
 
     def match(self, method: str, path: str) -> tuple[str, dict[str, str]]:
         """The handler name and path params for a request."""
         exact = self._exact.get((method, path))
         if exact is not None:
             return exact, {}
-        for prefix, pattern, name in self._by_method.get(method, ()):
-            if path.startswith(prefix):
-                found = pattern.match(path)
-                if found:
-                    return name, found.groupdict()
+        if self._templated and "\n" not in path:  # ``$`` also matches before a final \n
+            parts = path.split("/")
+            for matcher, name in self._shapes.get((method, len(parts)), ()):
+                params = matcher(parts)
+                if params is not None:
+                    return name, params
+        else:
+            for prefix, pattern, name in self._by_method.get(method, ()):
+                if path.startswith(prefix):
+                    found = pattern.match(path)
+                    if found:
+                        return name, found.groupdict()
         allowed: list[str] = []
         for route_method, prefix, pattern, _name in self._routes:
             if not path.startswith(prefix):

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 
 import httptools
 
-from conformance.simulator.http import head, make_request
+from conformance.simulator.http import Request, Response, head, head_framing, make_request
 from conformance.simulator.wire import (
     MAX_HEADER_BYTES,
     SERVER_HEADER,
@@ -30,6 +31,16 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _SERVER_LINE = b"%s: %s\r\n" % SERVER_HEADER
 
 
+def _status_line(status: int) -> bytes:
+    return b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b""))
+
+
+_STATUS_LINES = {status: _status_line(status) for status in _REASONS}
+# What head() and _write() put on the wire for an answer without headers of its own.
+_PLAIN = (b"%s" + b"".join(b"%s: %s\r\n" % h for h in head_framing())
+          + _SERVER_LINE.replace(b"%", b"%%") + b"\r\n%s")
+
+
 @dataclass(slots=True)
 class _Parsed:
     """A complete request, or a parse failure (``error`` set) to answer in turn."""
@@ -42,6 +53,19 @@ class _Parsed:
     keep_alive: bool = True
     http_version: str = "1.1"
     error: tuple[int, str] | None = None
+
+
+# Header names as they arrive → their lower-case str (a bounded cache: decoding and
+# lower-casing every name of every request was a measurable share of a request's cost).
+_HEADER_NAMES: dict[bytes, str] = {}
+_HEADER_NAMES_MAX = 512
+
+
+def _header_name(raw: bytes) -> str:
+    name = raw.decode("latin-1").lower()
+    if len(_HEADER_NAMES) < _HEADER_NAMES_MAX:
+        _HEADER_NAMES[raw] = name
+    return name
 
 
 class _HeadersTooLarge(Exception):
@@ -73,6 +97,9 @@ class HttpToolsConnection(asyncio.Protocol):
         self.drain_waiter: asyncio.Future[None] | None = None
         self._url = b""
         self._headers: dict[str, str] = {}
+        # the app's synchronous path, when it has one (see App.respond_now)
+        self._respond_now: Callable[[Request, bool], Response | None] | None = getattr(
+            app, "respond_now", None)
         self._header_bytes = 0
         self._chunks: list[bytes] = []
         self._size = 0
@@ -120,33 +147,23 @@ class HttpToolsConnection(asyncio.Protocol):
 
     # -- parser callbacks ------------------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        self._url = b""
-        self._headers = {}
-        self._header_bytes = 0
-        self._chunks = []
-        self._size = 0
-
     def on_url(self, url: bytes) -> None:
         self._url += url
-        self._count_header_bytes(len(url))
+        self._header_bytes += len(url)
+        if self._header_bytes > MAX_HEADER_BYTES:
+            raise _HeadersTooLarge
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
-        self._header_bytes += len(name) + len(value) + 4
-        if self._header_bytes > MAX_HEADER_BYTES:
+        size = self._header_bytes = self._header_bytes + len(name) + len(value) + 4
+        if size > MAX_HEADER_BYTES:
             raise _HeadersTooLarge
-
-    def _count_header_bytes(self, n: int) -> None:
-        self._header_bytes += n
-        if self._header_bytes > MAX_HEADER_BYTES:
-            raise _HeadersTooLarge
+        self._headers[_HEADER_NAMES.get(name) or _header_name(name)] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
         headers = self._headers
         if "host" not in headers and self.parser.get_http_version() == "1.1":
             raise _MissingHost
-        if headers.get("expect", "").lower() == "100-continue":
+        if "expect" in headers and headers["expect"].lower() == "100-continue":
             assert self.transport is not None
             self.transport.write(_CONTINUE)
 
@@ -156,14 +173,37 @@ class HttpToolsConnection(asyncio.Protocol):
             self._chunks.append(body)
 
     def on_message_complete(self) -> None:
+        # Take this message's parts and start the next one afresh (no on_message_begin: one
+        # callback less per request).
         parser = self.parser
+        chunks, headers, url, size = self._chunks, self._headers, self._url, self._size
+        self._chunks, self._headers, self._url, self._size = [], {}, b"", 0
+        self._header_bytes = 0
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        method = parser.get_method().decode("latin-1")
+        keep_alive = parser.should_keep_alive()
+        respond_now = self._respond_now
+        if (respond_now is not None and self.worker is None and not self.queue
+                and not self.writing_paused and not self.closed):
+            # Nothing is waiting before it: answer at once when the app need not wait.
+            too_large = size > self.max_body_bytes
+            path, query = split_target(url.decode("latin-1"))
+            request = make_request(method, path, query, headers, b"" if too_large else body)
+            response = respond_now(request, too_large)
+            if response is not None:
+                if (not self._write(keep_alive, method, request, response)
+                        and self.transport is not None):
+                    self.transport.close()
+                    self.failed = True  # answer nothing more on this connection
+                return
+            self.queue.append(_Parsed(
+                method=method, target=url.decode("latin-1"), headers=headers, body=body,
+                size=size, keep_alive=keep_alive, http_version=parser.get_http_version()))
+            self.worker = asyncio.get_running_loop().create_task(self._work(request))
+            return
         self.queue.append(_Parsed(
-            method=parser.get_method().decode("latin-1"), target=self._url.decode("latin-1"),
-            headers=self._headers,
-            body=self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks),
-            size=self._size, keep_alive=parser.should_keep_alive(),
-            http_version=parser.get_http_version()))
-        self._chunks = []
+            method=method, target=url.decode("latin-1"), headers=headers, body=body,
+            size=size, keep_alive=keep_alive, http_version=parser.get_http_version()))
         self._start()
 
     # -- answering ---------------------------------------------------------------------------
@@ -180,7 +220,8 @@ class HttpToolsConnection(asyncio.Protocol):
             self.reading_paused = True
             self.transport.pause_reading()
 
-    async def _work(self) -> None:
+    async def _work(self, first: Request | None = None) -> None:
+        """Answer queued requests in order; ``first``: the first one's request, already made."""
         try:
             while self.queue and not self.closed:
                 item = self.queue.popleft()
@@ -191,7 +232,8 @@ class HttpToolsConnection(asyncio.Protocol):
                 if item.error is not None:
                     self._reject(*item.error)
                     return
-                if not await self._answer(item):
+                request, first = first, None
+                if not await self._answer(item, request):
                     if self.transport is not None and not self.transport.is_closing():
                         self.transport.close()
                     return
@@ -202,20 +244,43 @@ class HttpToolsConnection(asyncio.Protocol):
             elif self.eof and not self.queue and self.transport is not None:
                 self.transport.close()
 
-    async def _answer(self, item: _Parsed) -> bool:
-        """Run the app for one request; False when the connection must not be reused."""
-        transport = self.transport
-        assert transport is not None and item.headers is not None
-        handle = SocketHandle(transport)
+    def _request(self, item: _Parsed) -> tuple[Request, bool]:
+        assert item.headers is not None
         too_large = item.size > self.max_body_bytes
         path, query = split_target(item.target)
-        request = make_request(item.method, path, query, item.headers,
-                               b"" if too_large else item.body)
+        return make_request(item.method, path, query, item.headers,
+                            b"" if too_large else item.body), too_large
+
+    async def _answer(self, item: _Parsed, request: Request | None = None) -> bool:
+        """Run the app for one request; False when the connection must not be reused."""
+        transport = self.transport
+        assert transport is not None
+        handle = SocketHandle(transport)
+        if request is None:
+            request, too_large = self._request(item)
+        else:
+            too_large = item.size > self.max_body_bytes
         response = await self.app.respond(request, too_large, handle)
         if response is None or handle.aborted or self.closed:
             return False
-        keep = item.keep_alive
-        lines = [b"HTTP/1.1 %d %s\r\n" % (response.status, _REASONS.get(response.status, b""))]
+        keep = self._write(item.keep_alive, item.method, request, response)
+        if self.writing_paused:
+            await self._drain()
+        return keep
+
+    def _write(self, keep_alive: bool, method: str, request: Request,
+               response: Response) -> bool:
+        """Put an answer on the wire; False when the connection must not be reused."""
+        transport = self.transport
+        assert transport is not None
+        keep = keep_alive
+        if not response.headers and keep:  # the common answer: one formatting, one write
+            transport.write(_PLAIN % (
+                _STATUS_LINES.get(response.status) or _status_line(response.status),
+                len(response.body), request.request_id.encode(),
+                b"" if method == "HEAD" else response.body))
+            return True
+        lines = [_STATUS_LINES.get(response.status) or _status_line(response.status)]
         for name, value in head(response, request.request_id):
             if name == b"connection" and value.lower() == b"close":
                 keep = False
@@ -223,11 +288,9 @@ class HttpToolsConnection(asyncio.Protocol):
                 lines.append(b"%s: %s\r\n" % (name, value))
         lines.append(_SERVER_LINE if keep else _SERVER_LINE + b"connection: close\r\n")
         lines.append(b"\r\n")
-        if item.method != "HEAD":
+        if method != "HEAD":
             lines.append(response.body)
         transport.write(b"".join(lines))
-        if self.writing_paused:
-            await self._drain()
         return keep
 
     def _reject(self, status: int, problem: str) -> None:

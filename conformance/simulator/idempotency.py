@@ -59,6 +59,9 @@ class Lookup:
     reply: StoredReply | None = None
 
 
+_NEW = Lookup(outcome="new")  # frozen: one instance serves every new key
+
+
 class IdempotencyStore:
     """Per-partner keys with a retention window, and quotes whose transact is in flight."""
 
@@ -81,7 +84,7 @@ class IdempotencyStore:
             return Lookup(outcome="reused")
         if slot in self._keys_in_flight:
             return Lookup(outcome="in_progress")
-        return Lookup(outcome="new")
+        return _NEW
 
     def quote_in_flight(self, quote_id: str) -> bool:
         return quote_id in self._quotes_in_flight

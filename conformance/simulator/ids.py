@@ -11,24 +11,27 @@ import secrets
 _RANDOM = random.Random(secrets.token_bytes(32))
 
 
+_getrandbits = _RANDOM.getrandbits
+
+
 def _token(nbytes: int = 12) -> str:
     return f"{_RANDOM.getrandbits(nbytes * 8):0{nbytes * 2}x}"
 
 
 def quote_id() -> str:
-    return f"pq_test_{_token()}"
+    return f"pq_test_{_getrandbits(96):024x}"
 
 
 def transact_id() -> str:
-    return f"txn_test_{_token()}"
+    return f"txn_test_{_getrandbits(96):024x}"
 
 
 def request_id() -> str:
-    return f"req_test_{_token()}"
+    return f"req_test_{_getrandbits(96):024x}"
 
 
 def ledger_entry_id() -> str:
-    return f"le_test_{_token()}"
+    return f"le_test_{_getrandbits(96):024x}"
 
 
 def partner_id() -> str:

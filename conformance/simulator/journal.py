@@ -9,39 +9,53 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import pickle
 import sqlite3
 import threading
-from datetime import datetime
 from typing import Any
 
-from conformance.simulator.http import encode_json
 from conformance.simulator.models import JournalEntry
 
 SPILL_BATCH = 2_000
-_COLUMNS = ("seq", "at", "method", "path", "query", "partner_id", "key_kind",
-            "idempotency_key", "body", "body_digest", "status", "request_id", "origin",
-            "user_agent", "fault", "reset", "replayed", "notes")
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM journal"
-_ENCODE = encode_json
+_NAMES = ("at", "method", "path", "query", "partner_id", "key_kind", "idempotency_key", "body",
+          "body_digest", "status", "request_id", "origin", "user_agent", "fault", "reset",
+          "replayed", "notes")  # JournalEntry's fields after seq
+_PARTNER = _NAMES.index("partner_id")
 _DECODE = json.JSONDecoder().decode
+_PICKLE_PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
-def _row(e: JournalEntry) -> tuple[Any, ...]:
-    return (e.seq, e.at.isoformat(), e.method, e.path, e.query, e.partner_id, e.key_kind,
-            e.idempotency_key, _ENCODE(e.body), e.body_digest, e.status, e.request_id,
-            e.origin, e.user_agent, e.fault, e.reset, e.replayed,
-            _ENCODE(e.notes) if e.notes else "[]")
+def _pickle(rows: list[Row]) -> bytes:
+    return pickle.dumps(rows, protocol=_PICKLE_PROTOCOL)
 
 
-def _entry(row: tuple[Any, ...]) -> JournalEntry:
-    (seq, at, method, path, query, partner_id, key_kind, idempotency_key, body, body_digest,
-     status, request_id, origin, user_agent, fault, reset, replayed, notes) = row
-    return JournalEntry(
-        seq=seq, at=datetime.fromisoformat(at), method=method, path=path, query=query,
-        partner_id=partner_id, key_kind=key_kind, idempotency_key=idempotency_key,
-        body=_DECODE(body), body_digest=body_digest, status=status, request_id=request_id,
-        origin=origin, user_agent=user_agent, fault=fault, reset=bool(reset),
-        replayed=bool(replayed), notes=tuple(_DECODE(notes)))
+def _unpickle(blob: bytes) -> list[Row]:
+    # only ever this journal's own batches, from its private temporary database
+    rows: list[Row] = pickle.loads(blob)  # noqa: S301
+    return rows
+
+
+# An entry as the request path records it: JournalEntry's fields after ``seq`` (the seq is
+# implied by its position), already redacted, then one flag: True when the body is kept as
+# the request's JSON bytes (only bytes already checked to hold no secret, so they equal
+# their redaction) to be decoded when the entry is first read, where it becomes a
+# JournalEntry. Rows pickle fast, so batches spill cheaply.
+Row = tuple[Any, ...]
+
+
+def _fields(e: JournalEntry) -> Row:
+    return (e.at, e.method, e.path, e.query, e.partner_id, e.key_kind, e.idempotency_key,
+            e.body, e.body_digest, e.status, e.request_id, e.origin, e.user_agent, e.fault,
+            e.reset, e.replayed, e.notes, False)
+
+
+def _made(e: JournalEntry | Row, seq: int) -> JournalEntry:
+    if isinstance(e, JournalEntry):
+        return e
+    fields = dict(zip(_NAMES, e[:-1], strict=True))
+    if e[-1]:
+        fields["body"] = _DECODE(fields["body"].decode("utf-8"))
+    return JournalEntry(seq=seq, **fields)
 
 
 class Journal:
@@ -49,7 +63,8 @@ class Journal:
 
     def __init__(self, memory_entries: int = 10_000, spill_batch: int = SPILL_BATCH) -> None:
         self._lock = threading.Lock()
-        self._recent: list[JournalEntry] = []  # seqs first_recent, first_recent + 1, …
+        # seqs first_recent, first_recent + 1, …: entries, or rows not read yet
+        self._recent: list[JournalEntry | Row] = []
         self._first_recent = 1
         self._count = 0
         self._memory = memory_entries
@@ -63,10 +78,20 @@ class Journal:
             return self._keep(dataclasses.replace(entry, seq=self._count))
 
     def record(self, **fields: Any) -> JournalEntry:
-        """Build and append a new entry under the next seq (the request path's way)."""
+        """Build and append a new entry under the next seq."""
         with self._lock:
             self._count += 1
             return self._keep(JournalEntry(seq=self._count, **fields))
+
+    def record_row(self, row: Row) -> None:
+        """Append an entry given as a Row (see above: the request path's way, the entry is
+        only built when it is first read)."""
+        with self._lock:
+            self._count += 1
+            recent = self._recent
+            recent.append(row)
+            if len(recent) >= self._memory + self._batch:
+                self._spill(self._batch)
 
     def _keep(self, entry: JournalEntry) -> JournalEntry:
         self._recent.append(entry)
@@ -75,23 +100,21 @@ class Journal:
         return entry
 
     def _spill(self, count: int) -> None:
-        """Move the oldest ``count`` entries to SQLite in one transaction (lock held)."""
+        """Move the oldest ``count`` entries to SQLite (lock held): one row per batch, the
+        batch's entries pickled together (already redacted, as everything the journal holds)."""
         if self._db is None:
             # "" = a private temporary database on disk, deleted when the connection closes.
             self._db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=OFF")
             self._db.execute("PRAGMA synchronous=OFF")
             self._db.execute("PRAGMA cache_size=-2048")
-            self._db.execute(
-                "CREATE TABLE journal (seq INTEGER PRIMARY KEY, "
-                + ", ".join(_COLUMNS[1:]) + ")")
-            # no index on partner_id: inserts stay cheap; spilled reads are rare (old marks)
+            self._db.execute("CREATE TABLE journal (first_seq INTEGER PRIMARY KEY, "
+                             "last_seq INTEGER NOT NULL, entries BLOB NOT NULL)")
         moved = self._recent[:count]
-        rows = [_row(e) for e in moved]
-        self._db.execute("BEGIN")
-        self._db.executemany(
-            f"INSERT INTO journal VALUES ({', '.join('?' * len(_COLUMNS))})", rows)
-        self._db.execute("COMMIT")
+        rows = [_fields(e) if isinstance(e, JournalEntry) else e for e in moved]
+        first = self._first_recent
+        self._db.execute("INSERT INTO journal VALUES (?, ?, ?)",
+                         (first, first + len(rows) - 1, _pickle(rows)))
         del self._recent[:count]
         self._first_recent += len(moved)
 
@@ -103,20 +126,29 @@ class Journal:
         with self._lock:
             chosen: list[JournalEntry] = []
             if self._db is not None and since_seq + 1 < self._first_recent:
-                sql = _SELECT + " WHERE seq > ?"
-                args: list[object] = [since_seq]
-                if partner_id is not None:
-                    sql += " AND partner_id = ?"
-                    args.append(partner_id)
-                sql += " ORDER BY seq"
-                if limit is not None:
-                    sql += " LIMIT ?"
-                    args.append(limit)
-                chosen = [_entry(row) for row in self._db.execute(sql, args)]
+                batches = self._db.execute(
+                    "SELECT first_seq, entries FROM journal WHERE last_seq > ? "
+                    "ORDER BY first_seq", (since_seq,))
+                for first, blob in batches:
+                    for index, row in enumerate(_unpickle(blob)):
+                        seq = first + index
+                        if seq <= since_seq or (partner_id is not None
+                                                and row[_PARTNER] != partner_id):
+                            continue
+                        chosen.append(_made(row, seq))
+                    if limit is not None and len(chosen) >= limit:
+                        break
             if limit is None or len(chosen) < limit:
                 start = max(0, since_seq - (self._first_recent - 1))
-                chosen.extend(e for e in self._recent[start:]
-                              if partner_id is None or e.partner_id == partner_id)
+                recent, first = self._recent, self._first_recent
+                for index in range(start, len(recent)):
+                    entry = recent[index]
+                    if not isinstance(entry, JournalEntry):
+                        entry = recent[index] = _made(entry, first + index)
+                    if partner_id is None or entry.partner_id == partner_id:
+                        chosen.append(entry)
+                        if limit is not None and len(chosen) >= limit:
+                            break
         return tuple(chosen if limit is None else chosen[:limit])
 
     def in_memory(self) -> int:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from operator import attrgetter
 from typing import Any, Literal, TypeVar
 
-from conformance.money import format_money
 from conformance.simulator.clock import iso
 
 Side = Literal["on_ramp", "off_ramp"]
@@ -27,22 +26,61 @@ TERMINAL_EVENT_TYPES: dict[str, str] = {
 
 
 
+_CENT = Decimal("0.01")
+_MICRO = Decimal("0.000001")
+
+
+def _cents(value: Decimal) -> str:
+    """``format_money(value, 2)`` with its quantum built once (the request path's way)."""
+    return str(value.quantize(_CENT, rounding=ROUND_HALF_EVEN))
+
+
+def _micros(value: Decimal) -> str:
+    """``format_money(value, 6)``, likewise."""
+    return str(value.quantize(_MICRO, rounding=ROUND_HALF_EVEN))
+
+
 R = TypeVar("R")
-_FIELDS: dict[type, tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}
+_EVOLVERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
+
+
+def _evolver(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
+    """A copier for one slotted record class: it fills a new instance's slots straight from
+    the old one (no ``__init__``, no frozen ``__setattr__``), then applies the changes."""
+    names = tuple(f.name for f in fields(cls))
+    setters = {name: cls.__dict__[name].__set__ for name in names}
+    if hasattr(cls, "__post_init__"):  # validation must run: go through the constructor
+        values = attrgetter(*names)
+
+        def rebuild(record: Any, changes: dict[str, Any]) -> Any:
+            current = dict(zip(names, values(record), strict=True))
+            current.update(changes)
+            return cls(**current)
+
+        return rebuild
+    lines = ["def copy(record, changes):", "    new = new_(cls)"]
+    lines += [f"    set_{name}(new, record.{name})" for name in names]
+    lines += ["    for name, value in changes.items():",
+              "        setter = setters.get(name)",
+              "        if setter is None:",
+              "            raise TypeError(f'{cls.__name__}: no field {name!r}')",
+              "        setter(new, value)",
+              "    return new"]
+    scope: dict[str, Any] = {"new_": object.__new__, "cls": cls, "setters": setters,
+                             **{f"set_{name}": setter for name, setter in setters.items()}}
+    exec("\n".join(lines), scope)  # noqa: S102 - code built from the class's own field names
+    copier: Callable[[Any, dict[str, Any]], Any] = scope["copy"]
+    return copier
 
 
 def evolve(record: R, **changes: Any) -> R:
-    """``dataclasses.replace`` for these slotted records, about twice as fast: the request
+    """``dataclasses.replace`` for these slotted records, several times faster: the request
     path copies a trade or quote several times per request."""
-    cls = type(record)
-    known = _FIELDS.get(cls)
-    if known is None:
-        names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-        known = _FIELDS[cls] = (names, attrgetter(*names))
-    names, values = known
-    current = dict(zip(names, values(record), strict=True))
-    current.update(changes)
-    return cls(**current)
+    copier = _EVOLVERS.get(type(record))
+    if copier is None:
+        copier = _EVOLVERS[type(record)] = _evolver(type(record))
+    new: R = copier(record, changes)
+    return new
 
 
 # The crypto networks the 0Pools docs name (capabilities.supportedNetworks draws from these).
@@ -180,8 +218,8 @@ class Quote:
             "status": status,
             "fiatCurrency": self.fiat_currency,
             "cryptoCurrency": self.crypto_currency,
-            "fiatAmount": format_money(self.fiat_amount, 2),
-            "cryptoAmount": format_money(self.crypto_amount, 6),
+            "fiatAmount": _cents(self.fiat_amount),
+            "cryptoAmount": _micros(self.crypto_amount),
             "rate": str(self.rate),
             "spreadBps": self.spread_bps,
             "feeBps": self.fee_bps,
@@ -221,6 +259,7 @@ class Trade:
     return_pending: bool = False
 
     def to_json(self) -> dict[str, Any]:
+        created = iso(self.created_at)
         return {
             "transactId": self.id,
             "quoteId": self.quote_id,
@@ -229,13 +268,13 @@ class Trade:
             "status": self.status,
             "fiatCurrency": self.fiat_currency,
             "cryptoCurrency": self.crypto_currency,
-            "fiatAmount": format_money(self.fiat_amount, 2),
-            "cryptoAmount": format_money(self.crypto_amount, 6),
+            "fiatAmount": _cents(self.fiat_amount),
+            "cryptoAmount": _micros(self.crypto_amount),
             "rate": str(self.rate),
             "cryptoNetwork": self.crypto_network,
             "destAddress": self.dest_address,
-            "createdAt": iso(self.created_at),
-            "updatedAt": iso(self.updated_at),
+            "createdAt": created,
+            "updatedAt": created if self.updated_at == self.created_at else iso(self.updated_at),
         }
 
 
@@ -257,12 +296,12 @@ class LedgerEntry:
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "delta": format_money(self.delta, 2),
+            "delta": _cents(self.delta),
             "reason": self.reason,
             "ref": self.ref,
             "transactId": self.transact_id,
             "currency": self.currency,
-            "balanceAfter": format_money(self.balance_after, 2),
+            "balanceAfter": _cents(self.balance_after),
             "createdAt": iso(self.created_at),
         }
 
@@ -293,8 +332,8 @@ class WebhookEvent:
                 "quoteId": self.quote_id,
                 "poolId": self.pool_id,
                 "status": self.status,
-                "fiatAmount": format_money(self.fiat_amount, 2),
-                "cryptoAmount": format_money(self.crypto_amount, 6),
+                "fiatAmount": _cents(self.fiat_amount),
+                "cryptoAmount": _micros(self.crypto_amount),
                 "ledgerRef": self.ledger_ref,
             },
         }

@@ -45,6 +45,7 @@ from conformance.simulator.settings import (
 )
 
 LIVE_KEY = re.compile(r"^(sk|pk)_live_")
+_LIVE_PREFIXES = ("sk_live_", "pk_live_")
 WHITESPACE = re.compile(r"\s")  # the characters str.isspace() accepts
 FIAT_AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
 CRYPTO_AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,6})?$")
@@ -52,6 +53,7 @@ QUOTE_FIELDS = frozenset(
     {"side", "amount", "currency", "cryptoNetwork", "destAddress", "destNetwork", "type",
      "fiatCurrency", "cryptoCurrency"}
 )
+_TRANSACT_FIELDS = frozenset({"quoteId"})
 RATE_PLACES = Decimal("0.000001")
 MICRO = Decimal("0.000001")
 BPS = Decimal(10000)
@@ -78,6 +80,8 @@ class TransactAnswer:
 
 
 def _check_unknown(body: dict[str, Any], allowed: Iterable[str], mode: str) -> tuple[str, ...]:
+    if isinstance(allowed, frozenset) and allowed.issuperset(body):
+        return ()
     extra = sorted(set(body) - set(allowed))
     if extra and mode == "reject":
         raise invalid(extra[0], "unknown field")
@@ -219,7 +223,7 @@ class Store:
         """Resolve a bearer token to its partner and key kind (no decision made here)."""
         if not token:
             return None, "none"
-        if LIVE_KEY.match(token):
+        if token.startswith(_LIVE_PREFIXES):  # LIVE_KEY, without a regular expression
             return None, "live"
         with self.lock:
             found = self.keys.get(token)
@@ -445,7 +449,7 @@ class Store:
                                "a request with this Idempotency-Key is still in progress")
             if not isinstance(body, dict):
                 raise invalid("body", "must be a JSON object")
-            _check_unknown(body, ("quoteId",), self.settings.unknown_fields)
+            _check_unknown(body, _TRANSACT_FIELDS, self.settings.unknown_fields)
             quote_id = _string(body, "quoteId", required=True) or ""
             quote = self.own_quote(partner, quote_id)
             if quote.pool_id != pool_id:
@@ -525,10 +529,12 @@ class Store:
 
     # -- settlement -------------------------------------------------------------------------
 
-    def _move(self, trade: Trade, status: str, events: list[WebhookEvent]) -> Trade:
+    def _move(self, trade: Trade, status: str, events: list[WebhookEvent],
+              **changes: Any) -> Trade:
+        """``changes``: other fields to set in the same copy."""
         now = self.clock.now()
         partner = self.partners[trade.partner_id]
-        moved = evolve(trade, status=status, updated_at=now)
+        moved = evolve(trade, status=status, updated_at=now, **changes)
         if status == "returned":
             moved = evolve(moved, return_pending=False)
         self.trades[trade.id] = moved
@@ -550,15 +556,17 @@ class Store:
 
     def _advance(self, trade: Trade, events: list[WebhookEvent]) -> Trade:
         if trade.status == "reserved":
-            trade = evolve(trade, polls=trade.polls + 1)
-            self.trades[trade.id] = trade
             plan = trade.plan
-            if plan.status != "reserved" and trade.polls >= plan.polls:
+            polls = trade.polls + 1
+            if plan.status != "reserved" and polls >= plan.polls:
                 target = "settled" if plan.status == "returned" else plan.status
-                trade = self._move(trade, target, events)
+                trade = self._move(trade, target, events, polls=polls)  # one copy, not two
                 if plan.status == "returned":
                     trade = evolve(trade, return_pending=True)
                     self.trades[trade.id] = trade
+            else:
+                trade = evolve(trade, polls=polls)
+                self.trades[trade.id] = trade
         elif trade.status == "settled" and trade.return_pending:
             trade = self._move(trade, "returned", events)
         return trade

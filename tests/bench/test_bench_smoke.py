@@ -46,6 +46,17 @@ def test_sim_throughput(tmp_path: Path) -> None:
                in entry for entry in data["summary"])
     if PRISM.exists():
         assert all("prism" in entry and "sim-after/prism" in entry for entry in data["summary"])
+    assert data["settings"]["load_generator"].startswith("raw sockets")  # the default
+
+
+def test_sim_throughput_aiohttp_load(tmp_path: Path) -> None:
+    """The original load generator still runs and checks every cycle."""
+    data = run_quick("sim_throughput", tmp_path, "--no-prism", "--load", "aiohttp",
+                     "--targets", "sim-after")
+    checks = data["checks"]
+    assert checks["simulator_failures"] == [] and checks["simulator_bugs"] == []
+    assert checks["one_trade_per_quote"] and checks["cycles_measured_simulator"] > 0
+    assert data["settings"]["load_generator"].startswith("aiohttp")
 
 
 def test_concurrent_transact(tmp_path: Path) -> None:

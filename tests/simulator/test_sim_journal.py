@@ -75,3 +75,42 @@ def test_control_plane_sees_every_entry(memory: int) -> None:
         assert [e["seq"] for e in paged["entries"]] == [1, 2, 3, 4, 5]
         assert paged["nextCursor"] == "5"
     assert not sim.bugs
+
+
+@pytest.mark.parametrize("memory", [pytest.param(2, id="spilling"),
+                                    pytest.param(10_000, id="in-memory")])
+def test_bodies_and_keys_are_redacted_in_memory_and_in_the_spill(memory: int) -> None:
+    """A secret in a body (plain or JSON-escaped) or in an Idempotency-Key never reaches the
+    journal; a body without one reads back as it was sent."""
+    with make_sim(journal_memory_entries=memory) as sim:
+        creds = sim.control.provision_partner(PartnerSpec(name="r"))
+        secret = creds.secret_key
+        escaped = "".join(f"\\u{ord(ch):04x}" for ch in secret)
+        headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=sim.api_url, timeout=10, headers=headers) as c:
+            c.post("/pools/EUR-USDT/quote",
+                   content=f'{{"side":"on_ramp","amount":"10.00","destAddress":"{secret}"}}')
+            c.post("/pools/EUR-USDT/quote",
+                   content=f'{{"side":"on_ramp","amount":"10.00","destAddress":"{escaped}"}}')
+            c.post("/pools/EUR-USDT/quote",
+                   content=f'{{"side":"on_ramp","amount":"10.00","{secret}":1}}')
+            quote = firm_quote(c)
+            transact(c, quote["quoteId"], key=f"k-{creds.webhook_secret}")
+            transact(c, quote["quoteId"], key="plain-key")
+            for _ in range(4):  # push the entries above out to the spill
+                c.get("/pools")
+        entries = sim.control.journal()
+        assert len(entries) == 10
+        for entry in entries:
+            text = repr(entry.to_json())
+            for value in (secret, creds.webhook_secret, creds.publishable_key):
+                assert value not in text
+        assert entries[0].body["destAddress"] == "[REDACTED]"
+        assert entries[1].body["destAddress"] == "[REDACTED]"
+        assert "[REDACTED]" in entries[2].body
+        assert entries[3].body == {"side": "on_ramp", "amount": "100.00",
+                                   "destAddress": "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"}
+        assert entries[4].idempotency_key == "k-[REDACTED]"
+        assert entries[5].idempotency_key == "plain-key"
+        assert entries[5].body == {"quoteId": quote["quoteId"]}
+    assert not sim.bugs
