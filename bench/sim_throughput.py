@@ -86,6 +86,15 @@ class Level:
         }
 
 
+
+async def mark_cpu(loop: asyncio.AbstractEventLoop, pgid: int, measure_from: float, end: float,
+                   marks: list[float]) -> None:
+    """Server CPU (its process group) and our own, at the start and at the end of the window."""
+    await asyncio.sleep(max(0.0, measure_from - loop.time()))
+    marks.extend((group_cpu_seconds(pgid), time.process_time()))
+    await asyncio.sleep(max(0.0, end - loop.time()))
+    marks.extend((group_cpu_seconds(pgid), time.process_time()))
+
 async def cycle(session: aiohttp.ClientSession, base: str, key: str, level: Level,
                 stateful: bool) -> None:
     """quote → transact → poll; on the simulator every step is checked."""
@@ -129,12 +138,6 @@ async def run_level(base: str, secret: str, target: str, clients: int, seconds: 
         end = measure_from + seconds
         cpu_marks: list[float] = []
 
-        async def mark_cpu() -> None:
-            await asyncio.sleep(max(0.0, measure_from - loop.time()))
-            cpu_marks.extend((group_cpu_seconds(pgid), time.process_time()))
-            await asyncio.sleep(max(0.0, end - loop.time()))
-            cpu_marks.extend((group_cpu_seconds(pgid), time.process_time()))
-
         async def client() -> None:
             while True:
                 began = loop.time()
@@ -149,7 +152,8 @@ async def run_level(base: str, secret: str, target: str, clients: int, seconds: 
                 if began >= measure_from and done <= end:
                     level.latencies.append(done - began)
 
-        await asyncio.gather(mark_cpu(), *(client() for _ in range(clients)))
+        await asyncio.gather(mark_cpu(loop, pgid, measure_from, end, cpu_marks),
+                         *(client() for _ in range(clients)))
         level.cpu_seconds = cpu_marks[2] - cpu_marks[0]
         level.client_cpu_seconds = cpu_marks[3] - cpu_marks[1]
     return level
@@ -338,12 +342,6 @@ async def run_level_raw(base: str, secret: str, target: str, clients: int, secon
     gen = _RawLoad(base, secret, level, stateful, loop, measure_from, end)
     cpu_marks: list[float] = []
 
-    async def mark_cpu() -> None:
-        await asyncio.sleep(max(0.0, measure_from - loop.time()))
-        cpu_marks.extend((group_cpu_seconds(pgid), time.process_time()))
-        await asyncio.sleep(max(0.0, end - loop.time()))
-        cpu_marks.extend((group_cpu_seconds(pgid), time.process_time()))
-
     async def client() -> None:
         _, protocol = await loop.create_connection(lambda: _RawClient(gen), gen.host, gen.port)
         try:
@@ -353,7 +351,8 @@ async def run_level_raw(base: str, secret: str, target: str, clients: int, secon
             if protocol.transport is not None:
                 protocol.transport.abort()
 
-    await asyncio.gather(mark_cpu(), *(client() for _ in range(clients)))
+    await asyncio.gather(mark_cpu(loop, pgid, measure_from, end, cpu_marks),
+                         *(client() for _ in range(clients)))
     level.cpu_seconds = cpu_marks[2] - cpu_marks[0]
     level.client_cpu_seconds = cpu_marks[3] - cpu_marks[1]
     return level

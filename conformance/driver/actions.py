@@ -254,12 +254,9 @@ def _resolve(document: object, pointer: str) -> object:
     return MISSING if value is _MISSING else value
 
 
-def to_answer(
-    spec: ActionSpec, request: Mapping[str, Any], response: httpx.Response, elapsed: float
-) -> Answer:
-    """Parse a response and pick out the manifest's fields; non-JSON bodies keep ``body=None``."""
-    content_type = response.headers.get("content-type", "")
-    text = response.text
+def read_fields(expect: Mapping[str, str], text: str) -> tuple[Any, dict[str, Any]]:
+    """An answer's JSON body (None when it is not JSON; numbers read exactly as Decimal) and
+    the manifest's fields picked from it by their pointers (None where a pointer reads nothing)."""
     body: Any = None
     if text.strip():
         try:
@@ -267,11 +264,22 @@ def to_answer(
         except ValueError:
             body = None
     fields: dict[str, Any] = {}
-    items: list[Mapping[str, Any]] = []
     if body is not None:
-        for name, pointer in spec.expect.items():
+        for name, pointer in expect.items():
             value = resolve_pointer(body, pointer)
             fields[name] = None if value is _MISSING else value
+    return body, fields
+
+
+def to_answer(
+    spec: ActionSpec, request: Mapping[str, Any], response: httpx.Response, elapsed: float
+) -> Answer:
+    """Parse a response and pick out the manifest's fields; non-JSON bodies keep ``body=None``."""
+    content_type = response.headers.get("content-type", "")
+    text = response.text
+    body, fields = read_fields(spec.expect, text)
+    items: list[Mapping[str, Any]] = []
+    if body is not None:
         if spec.items is not None:
             array = resolve_pointer(body, spec.items)
             if isinstance(array, list):

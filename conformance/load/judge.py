@@ -21,6 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from conformance.checks.observe import NO
 from conformance.checks.recon import reconcile
 from conformance.driver.postings import Posting
 from conformance.load.plan import DOUBLE, RESET
@@ -28,7 +29,6 @@ from conformance.load.results import Guarantee
 from conformance.load.samples import OrderRecord, RequestSample
 
 TRANSACT_GLOB = "/v1/pools/*/transact"
-NO = ("refused", "unavailable", "failed")
 # The clock tolerance between the users' wall clock and the simulator's (same machine or NTP).
 CLOCK_TOLERANCE_S = 0.05
 MAX_EXAMPLES = 5

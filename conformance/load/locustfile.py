@@ -33,8 +33,8 @@ from locust import HttpUser, constant, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from conformance.driver.actions import MISSING_VALUE, HttpActions, resolve_pointer
-from conformance.driver.driver import dest_address, new_account
+from conformance.driver.actions import HttpActions, read_fields
+from conformance.driver.driver import new_account, template_variables
 from conformance.driver.manifest import Manifest, load_manifest
 from conformance.load.plan import (
     DONE_MESSAGE,
@@ -241,15 +241,9 @@ class BuyButton(HttpUser):
         return status, fields, started
 
     def variables(self, **given: str) -> dict[str, str]:
-        provider = MANIFEST.provider
-        values = {
-            "pool_id": provider.pool_id, "side": provider.side, "network": provider.network,
-            "currency": provider.pool_id.split("-", 1)[0],
-            "dest_address": dest_address(provider.network), "account": self.account,
-            "amount": PLAN.amount, "order_ref": "",
-        }
-        values.update(given)
-        return values
+        return template_variables(
+            MANIFEST, **{"account": self.account, "amount": PLAN.amount, "order_ref": "", **given}
+        )
 
     def accept(self, order_ref: str) -> dict[str, Any]:
         status, fields, started = self.call("accept", self.variables(order_ref=order_ref))
@@ -341,16 +335,9 @@ class BuyButton(HttpUser):
 
 def _fields(expect: Any, text: str, needed: tuple[str, ...]) -> tuple[dict[str, Any], bool]:
     """The manifest's mapped fields of an answer; readable when every one is there."""
-    try:
-        body = json.loads(text, parse_float=Decimal) if text.strip() else None
-    except ValueError:
-        return {}, False
+    body, fields = read_fields(expect, text)
     if body is None:
         return {}, False
-    fields: dict[str, Any] = {}
-    for name, pointer in expect.items():
-        value = resolve_pointer(body, pointer)
-        fields[name] = None if value is MISSING_VALUE else value
     readable = all(fields.get(name) not in (None, "") for name in needed if name in expect)
     return fields, readable
 

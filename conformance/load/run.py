@@ -29,6 +29,7 @@ from typing import Any
 
 from conformance import interrupt
 from conformance.checks.concurrently import run_concurrently
+from conformance.checks.observe import NO
 from conformance.driver.actions import Actions
 from conformance.driver.driver import Driver
 from conformance.driver.manifest import Manifest
@@ -69,7 +70,6 @@ RETRY_AFTER_S = 1
 CUSTOMER_WAIT_S = 60.0
 CONCURRENT_REPLAYS = 2  # deliveries of one replayed event sent at once
 REPLAY_BOUND_S = 30.0
-NO = ("refused", "unavailable", "failed")
 _COMPLAINT = re.compile(r"Error|Exception|Traceback|error:|CRITICAL", re.IGNORECASE)
 MAX_TAIL = 600
 
