@@ -34,7 +34,7 @@ def parse_money(value: object) -> Decimal:
 def format_money(value: Decimal, places: int = 2) -> str:
     """Format with a fixed number of places (banker's rounding), as the API writes money."""
     quantum = Decimal(1).scaleb(-places)
-    return str(value.quantize(quantum, rounding=ROUND_HALF_EVEN))
+    return str(value.quantize(quantum, ROUND_HALF_EVEN))
 
 
 def to_decimal(value: object) -> Decimal | None:

@@ -60,4 +60,7 @@ class Redactor:
         return value
 
     def contains_secret(self, value: str) -> bool:
-        return any(needle in value for needle in self._needles)
+        for needle in self._needles:  # a plain loop: on the simulator's request path
+            if needle in value:
+                return True
+        return False

@@ -146,8 +146,8 @@ class PartnerApi:
     def create_quote(self, request: Request) -> Response:
         partner = self._partner(request)
         pool_id = request.params["pool_id"]
-        self.store.gate(partner, pool_id)  # before the body is read: a bad pool is a 404
-        answer = self.store.create_quote(partner, pool_id, request.json())
+        pool = self.store.gate(partner, pool_id)  # before the body is read: a bad pool is a 404
+        answer = self.store.create_quote(partner, pool_id, request.json(), pool=pool)
         request.notes.extend(answer.notes)
         if answer.quote is not None:
             request.notes.append(f"created quote {answer.quote.id}")
@@ -179,7 +179,7 @@ class PartnerApi:
         fp = (fingerprint(request.method, request.path, request.body)
               if isinstance(body, ApiError)
               else fingerprint(request.method, request.path, request.body, parsed=body))
-        answer = self.store.transact(partner, pool_id, key, fp, body)
+        answer = self.store.transact(partner, pool_id, key, fp, body, gated=True)
         if answer.replay is not None:
             reply = answer.replay
             return Response(status=reply.status, body=reply.body,
@@ -424,9 +424,9 @@ class App:
         key = request.headers.get("idempotency-key")
         if parsed is NOT_PARSED:
             parsed = None
-        elif b"\\" not in request.body and not redactor.contains_secret(
-                request.body.decode("utf-8") if key is None
-                else f"{request.body.decode('utf-8')}\n{key}"):
+        elif (b"\\" not in request.body
+              and not redactor.contains_secret(request.body.decode("utf-8"))
+              and (key is None or not redactor.contains_secret(key))):
             # No escapes: every string of the body is a slice of its text, and there is no
             # secret in the text (nor in the key): the redacted body equals the parsed one,
             # and decoding the bytes gives it back when the entry is read, so keep the bytes.
@@ -437,11 +437,11 @@ class App:
         query = request.raw_query
         partner = request.partner
         self.core.journal.record_row((
-            self.core.clock.now(), request.method, request.path,
+            self.core.clock.now_seconds(), request.method, request.path,
             redactor.text(query) if query else query,
             partner.id if partner else None, kind,
             key if key is None or raw else redactor.text(key), parsed,
-            sha256(request.body).hexdigest() if request.body else _EMPTY_DIGEST,
+            None if raw else sha256(request.body).hexdigest() if request.body else _EMPTY_DIGEST,
             response.status, request.request_id,
             headers.get("origin"), headers.get("user-agent"),
             None if fault is None else fault.name, reset, response.replayed,

@@ -26,6 +26,9 @@ from conformance.simulator.wire import (
 )
 
 MAX_QUEUED = 32  # pipelined requests held before reading pauses
+# A head of at most this many bytes on the wire is within MAX_HEADER_BYTES as counted (each
+# header line takes at least 4 bytes and is counted at most one more), so it is not measured.
+_UNMEASURED = MAX_HEADER_BYTES * 4 // 5
 _REASONS = {int(s): s.phrase.encode() for s in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _SERVER_LINE = b"%s: %s\r\n" % SERVER_HEADER
@@ -55,17 +58,20 @@ class _Parsed:
     error: tuple[int, str] | None = None
 
 
-# Header names as they arrive → their lower-case str (a bounded cache: decoding and
-# lower-casing every name of every request was a measurable share of a request's cost).
-_HEADER_NAMES: dict[bytes, str] = {}
+class _HeaderNames(dict[bytes, str]):
+    """Header names as they arrive → their lower-case str, remembered (a bounded cache:
+    decoding and lower-casing every name of every request was a measurable share of a
+    request's cost); one subscript per header."""
+
+    def __missing__(self, raw: bytes) -> str:
+        name = raw.decode("latin-1").lower()
+        if len(self) < _HEADER_NAMES_MAX:
+            self[raw] = name
+        return name
+
+
 _HEADER_NAMES_MAX = 512
-
-
-def _header_name(raw: bytes) -> str:
-    name = raw.decode("latin-1").lower()
-    if len(_HEADER_NAMES) < _HEADER_NAMES_MAX:
-        _HEADER_NAMES[raw] = name
-    return name
+_HEADER_NAMES = _HeaderNames()
 
 
 class _HeadersTooLarge(Exception):
@@ -100,9 +106,14 @@ class HttpToolsConnection(asyncio.Protocol):
         # the app's synchronous path, when it has one (see App.respond_now)
         self._respond_now: Callable[[Request, bool], Response | None] | None = getattr(
             app, "respond_now", None)
-        self._header_bytes = 0
         self._chunks: list[bytes] = []
         self._size = 0
+        # Bytes fed since the last head was complete, and the size of the chunk being fed: a
+        # head is no larger than what was fed while it arrived, so it is only measured when
+        # that is over _UNMEASURED (no counting per header on the common path).
+        self._fed_bytes = 0
+        self._chunk_bytes = 0
+        self._in_head = False  # a request line has begun and its head is not complete
 
     # -- asyncio.Protocol ----------------------------------------------------------------------
 
@@ -125,8 +136,14 @@ class HttpToolsConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.failed:
             return
+        self._chunk_bytes = size = len(data)
+        self._fed_bytes += size
         try:
             self.parser.feed_data(data)
+            if self._in_head and self._fed_bytes > _UNMEASURED:
+                self._check_head_size()  # a head still arriving: bound what it holds
+        except _HeadersTooLarge:
+            self._fail(431, "request headers are too large")
         except httptools.HttpParserUpgrade:
             self._fail(400, "protocol upgrades are not supported")
         except httptools.HttpParserCallbackError as exc:
@@ -149,17 +166,24 @@ class HttpToolsConnection(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        self._header_bytes += len(url)
-        if self._header_bytes > MAX_HEADER_BYTES:
-            raise _HeadersTooLarge
+        self._in_head = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        size = self._header_bytes = self._header_bytes + len(name) + len(value) + 4
+        self._headers[_HEADER_NAMES[name]] = value.decode("latin-1")
+
+    def _check_head_size(self) -> None:
+        """MAX_HEADER_BYTES of target and headers (each ``name: value`` and its CRLF)."""
+        size = len(self._url) + sum(len(name) + len(value) + 4
+                                    for name, value in self._headers.items())
         if size > MAX_HEADER_BYTES:
             raise _HeadersTooLarge
-        self._headers[_HEADER_NAMES.get(name) or _header_name(name)] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        if self._fed_bytes > _UNMEASURED:
+            self._check_head_size()
+        # The next head lies in what is left of this chunk and the chunks after it.
+        self._fed_bytes = self._chunk_bytes
+        self._in_head = False
         headers = self._headers
         if "host" not in headers and self.parser.get_http_version() == "1.1":
             raise _MissingHost
@@ -178,7 +202,6 @@ class HttpToolsConnection(asyncio.Protocol):
         parser = self.parser
         chunks, headers, url, size = self._chunks, self._headers, self._url, self._size
         self._chunks, self._headers, self._url, self._size = [], {}, b"", 0
-        self._header_bytes = 0
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         method = parser.get_method().decode("latin-1")
         keep_alive = parser.should_keep_alive()

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
+from conformance.simulator.models import fast_init
+
 _NOT_GIVEN: Any = object()
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 # The C encoder behind _CANONICAL, built once (JSONEncoder.encode builds one per call).
@@ -20,10 +24,15 @@ _CANONICAL_C = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     ",", True, False, True)
 
 
-def _canonical(value: Any) -> str:
-    if isinstance(value, str):  # the C encoder takes containers; a bare string is one chunk
-        return _CANONICAL.encode(value)
-    return "".join(_CANONICAL_C(value, 0))
+def _canonical(value: Any) -> bytes:
+    """Sorted keys, no spaces, UTF-8: orjson, or the standard library for what it refuses
+    (integers over 64 bits). The same value always takes the same way."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        if isinstance(value, str):  # the C encoder takes containers; a string is one chunk
+            return _CANONICAL.encode(value).encode()
+        return "".join(_CANONICAL_C(value, 0)).encode()
 
 
 def fingerprint(method: str, path: str, body: bytes, parsed: Any = _NOT_GIVEN) -> str:
@@ -33,13 +42,14 @@ def fingerprint(method: str, path: str, body: bytes, parsed: Any = _NOT_GIVEN) -
     """
     try:
         value = json.loads(body) if parsed is _NOT_GIVEN else parsed
-        canonical = _canonical(value).encode()
+        canonical = _canonical(value)
     except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = b"raw:" + body
     digest = hashlib.sha256(canonical).hexdigest()
     return f"{method.upper()} {path} {digest}"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoredReply:
     """A 200 answer kept byte for byte, replayed for the same key and body."""

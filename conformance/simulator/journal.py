@@ -12,6 +12,8 @@ import json
 import pickle
 import sqlite3
 import threading
+from datetime import UTC, datetime
+from hashlib import sha256
 from typing import Any
 
 from conformance.simulator.models import JournalEntry
@@ -36,25 +38,30 @@ def _unpickle(blob: bytes) -> list[Row]:
 
 
 # An entry as the request path records it: JournalEntry's fields after ``seq`` (the seq is
-# implied by its position), already redacted, then one flag: True when the body is kept as
+# implied by its position; ``at`` as POSIX seconds, which pickle several times faster than a
+# datetime), already redacted, then one flag: True when the body is kept as
 # the request's JSON bytes (only bytes already checked to hold no secret, so they equal
-# their redaction) to be decoded when the entry is first read, where it becomes a
-# JournalEntry. Rows pickle fast, so batches spill cheaply.
+# their redaction) to be decoded and digested (its body_digest is None until then) when the
+# entry is first read, where it becomes a JournalEntry. Rows pickle fast, so batches spill
+# cheaply.
 Row = tuple[Any, ...]
 
 
 def _fields(e: JournalEntry) -> Row:
-    return (e.at, e.method, e.path, e.query, e.partner_id, e.key_kind, e.idempotency_key,
-            e.body, e.body_digest, e.status, e.request_id, e.origin, e.user_agent, e.fault,
-            e.reset, e.replayed, e.notes, False)
+    return (e.at.timestamp(), e.method, e.path, e.query, e.partner_id, e.key_kind,
+            e.idempotency_key, e.body, e.body_digest, e.status, e.request_id, e.origin,
+            e.user_agent, e.fault, e.reset, e.replayed, e.notes, False)
 
 
 def _made(e: JournalEntry | Row, seq: int) -> JournalEntry:
     if isinstance(e, JournalEntry):
         return e
     fields = dict(zip(_NAMES, e[:-1], strict=True))
-    if e[-1]:
-        fields["body"] = _DECODE(fields["body"].decode("utf-8"))
+    fields["at"] = datetime.fromtimestamp(fields["at"], UTC)
+    if e[-1]:  # the body's bytes: its digest and its JSON are taken now
+        raw = fields["body"]
+        fields["body_digest"] = sha256(raw).hexdigest()
+        fields["body"] = _DECODE(raw.decode("utf-8"))
     return JournalEntry(seq=seq, **fields)
 
 

@@ -309,8 +309,11 @@ class Store:
 
     # -- quotes -----------------------------------------------------------------------------
 
-    def create_quote(self, partner: Partner, pool_id: str, body: Any) -> QuoteAnswer:
-        pool = self.gate(partner, pool_id)
+    def create_quote(self, partner: Partner, pool_id: str, body: Any, *,
+                     pool: Pool | None = None) -> QuoteAnswer:
+        """``pool``: what :meth:`gate` already answered for this partner and pool."""
+        if pool is None:
+            pool = self.gate(partner, pool_id)
         if not isinstance(body, dict):
             raise invalid("body", "must be a JSON object")
         notes = _check_unknown(body, QUOTE_FIELDS, self.settings.unknown_fields)
@@ -432,10 +435,13 @@ class Store:
     # -- transact ---------------------------------------------------------------------------
 
     def transact(
-        self, partner: Partner, pool_id: str, key: str, fp: str, body: Any
+        self, partner: Partner, pool_id: str, key: str, fp: str, body: Any, *,
+        gated: bool = False,
     ) -> TransactAnswer:
-        """Decide a transact under the lock; a created or returned trade is left in flight."""
-        self.gate(partner, pool_id)
+        """Decide a transact under the lock; a created or returned trade is left in flight.
+        ``gated``: :meth:`gate` already let this partner into this pool."""
+        if not gated:
+            self.gate(partner, pool_id)
         with self.lock:
             now = self.clock.now()
             found: Lookup = self.idempotency.lookup(partner.id, key, fp, now)
