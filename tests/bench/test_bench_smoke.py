@@ -110,3 +110,15 @@ def test_certify_time(tmp_path: Path) -> None:
     data = run_quick("certify_time", tmp_path)
     run = data["runs"][0]
     assert run["report"] and run["scenarios"]["trace.order_record"]["status"] == "pass"
+
+
+def test_sim_hotpath(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "sim_hotpath.py"), "--cycles", "80"], cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "ZP_BENCH_RESULTS": str(tmp_path), "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads((tmp_path / "sim_hotpath.json").read_text())
+    assert data["cycles"] == 80 and 0 < data["cpu_us_per_cycle_min"] <= data[
+        "cpu_us_per_cycle_median"]
