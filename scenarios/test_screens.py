@@ -197,10 +197,11 @@ async def test_screen_is_built_from_discovery(web: WebContext) -> None:
     )
     if asked:
         evidence.check(
-            accept != "enabled" and says_unavailable(said),
+            accept != "enabled" and says_unavailable(said, web.web.unavailable_text),
             f"with pool {pool_id} unavailable, the page kept get-quote enabled and, once "
             f"clicked, does not say that no quote can be had (Accept {accept}; the page "
             f"shows: {said[:160]!r}).",
             fix="read discovery before rendering actions: disable or hide get-quote while the "
-            "pool is unavailable, or tell the user that it is",
+            "pool is unavailable, or tell the user that it is (a page that says so in other "
+            "words or another language declares them in [web] unavailable_text)",
         )

@@ -61,9 +61,14 @@ UNAVAILABLE_WORDING = re.compile(
 )
 
 
-def says_unavailable(text: str) -> bool:
-    """The page tells the user that no quote can be had now."""
-    return bool(UNAVAILABLE_WORDING.search(text))
+def says_unavailable(text: str, declared: Iterable[str] = ()) -> bool:
+    """The page tells the user that no quote can be had now: in the built-in English wording,
+    or in one of the phrases its manifest declares (``[web] unavailable_text``, any language,
+    case-insensitive)."""
+    if UNAVAILABLE_WORDING.search(text):
+        return True
+    folded = " ".join(text.split()).casefold()
+    return any(" ".join(phrase.split()).casefold() in folded for phrase in declared)
 
 
 def unsupported_offers(offered: Iterable[str], supported: Iterable[str]) -> tuple[str, ...]:

@@ -171,6 +171,9 @@ class WebSpec:
     steps: tuple[PageStep, ...] = ()  # run after amount/network/address, before get_quote
     cookies: Mapping[str, str] = field(default_factory=dict)  # set before the page loads
     local_storage: Mapping[str, str] = field(default_factory=dict)
+    # the page's own words for "no quote can be had now" (any language), beside the built-in
+    # English wording of checks.screens
+    unavailable_text: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -450,6 +453,7 @@ def _web(web: Mapping[str, Any]) -> WebSpec:
         steps=_steps(web.get("steps", ())),
         cookies=dict(web.get("cookies", {})),
         local_storage=dict(web.get("local_storage", {})),
+        unavailable_text=tuple(web.get("unavailable_text", ())),
     )
 
 

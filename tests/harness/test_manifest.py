@@ -173,3 +173,15 @@ def test_url_mode_needs_credentials() -> None:
     data["partner"]["credentials_env"] = {"secret_key": "SK", "webhook_secret": "WS"}
     manifest = manifest_from_data(data, path=REFERENCE)
     assert manifest.url == "http://127.0.0.1:9000" and manifest.start is None
+
+
+def test_web_unavailable_text_is_read_and_checked() -> None:
+    data = reference_data()
+    assert manifest_from_data(data, path=REFERENCE).web is not None
+    data["web"]["unavailable_text"] = ["Kein Kurs verfügbar", "Momentan geschlossen"]
+    web = manifest_from_data(data, path=REFERENCE).web
+    assert web is not None
+    assert web.unavailable_text == ("Kein Kurs verfügbar", "Momentan geschlossen")
+    for bad in (["  "], "Kein Kurs", [3], ["a", "a"]):
+        data["web"]["unavailable_text"] = bad
+        assert "unavailable_text" in str(_error(data))
