@@ -56,6 +56,7 @@ from conformance.load.samples import (
     timeline,
 )
 from conformance.redact import Redactor
+from conformance.simulator.faults import FaultMatch, FaultSpec
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 # The harness's own pacing (none is a partner's): a user's pause between orders, how often
@@ -120,16 +121,28 @@ def error_budget(manifest: Manifest) -> Decimal:
 
 
 class _Replayer(threading.Thread):
-    """Replays a share of settled webhook events through the control plane while load runs."""
+    """Sends a share of the run's settlements to the partner as concurrent first deliveries.
 
-    def __init__(self, control: Any, partner_id: str, share: float) -> None:
+    For every ``1/share``-th settled event it takes a trade still reserved, makes it the
+    partner's news by webhook only — its status reads slower than the partner's timeout (so
+    its poll learns nothing), its trade reads slow but inside it, webhooks held — settles it,
+    and delivers that event ``CONCURRENT_REPLAYS`` times at once, as an at-least-once sender's
+    retries can; then the faults go and the held events are released (another delivery of it).
+    This is ``ledger.webhook_replay``'s arrangement, so a receiver that checks, asks the
+    provider, then inserts keeps every duplicate in that window, whatever the machine's speed.
+    """
+
+    def __init__(self, control: Any, partner_id: str, share: float, *,
+                 timings: Timings) -> None:
         super().__init__(name="load-replayer", daemon=True)
         self.control, self.partner_id = control, partner_id
+        self.timings = timings
         self.every = max(1, round(1 / share)) if share > 0 else 0
         self.stop_event = threading.Event()
         self.replayed: dict[str, str] = {}
         self.delivered = 0
         self._seen = 0
+        self._owed = 0  # concurrent first deliveries due and not made yet
         self._done: set[str] = set()
 
     def run(self) -> None:
@@ -142,16 +155,45 @@ class _Replayer(threading.Thread):
                 continue
             self._done.add(event.id)
             self._seen += 1
-            if (self._seen - 1) % self.every:
-                continue
-            # Duplicates arrive together, as an at-least-once sender's retries can.
+            if (self._seen - 1) % self.every == 0:
+                self._owed += 1  # made as soon as a trade is still reserved at a tick
+        if self._owed:
             try:
-                send: Callable[[], Any] = functools.partial(self.control.redeliver, event.id)
-                attempts = run_concurrently([send] * CONCURRENT_REPLAYS, bound_s=REPLAY_BOUND_S)
-            except Exception:  # noqa: BLE001 - a replay that could not be sent is not evidence
-                continue
+                if self._first_deliveries_at_once():
+                    self._owed -= 1
+            except Exception:  # noqa: BLE001 - a replay that could not be made is not evidence
+                return
+
+    def _first_deliveries_at_once(self) -> bool:
+        """True when a trade was settled and its event delivered concurrently."""
+        control, pid = self.control, self.partner_id
+        reserved = [t for t in control.trades(pid) if t.status == "reserved"]
+        if not reserved:
+            return False
+        trade = reserved[-1]
+        reads = ((f"/v1/pools/transactions/{trade.quote_id}", self.timings.fault_delay_s),
+                 (f"/v1/pools/trades/{trade.id}", self.timings.slow_read_s))
+        faults = [control.inject_fault(FaultSpec(
+            match=FaultMatch(method="GET", path=path, partner_id=pid), action="delay",
+            delay_seconds=delay, times=1000)) for path, delay in reads]
+        control.hold_webhooks(pid, True)
+        try:
+            control.script_outcome(trade.id, "settled", now=True)
+            event = next((e for e in control.held_events(pid)
+                          if e.transact_id == trade.id and e.status == "settled"), None)
+            if event is None:
+                return False
+            self._done.add(event.id)
+            send: Callable[[], Any] = functools.partial(control.redeliver, event.id)
+            attempts = run_concurrently([send] * CONCURRENT_REPLAYS, bound_s=REPLAY_BOUND_S)
             self.replayed[event.id] = event.transact_id
             self.delivered += sum(1 for a in attempts if a.status_code is not None)
+            return True
+        finally:
+            for fault_id in faults:
+                control.remove_fault(fault_id)
+            control.hold_webhooks(pid, False)
+            control.release_held(pid)
 
 
 class LoadRun:
@@ -246,7 +288,8 @@ class LoadRun:
         plan_path = plan.write(tmp / "plan.json")
         if self.options.plan_out is not None:
             plan.write(self.options.plan_out)
-        replayer = _Replayer(sim.control, partner_id, self.options.replay_share)
+        replayer = _Replayer(sim.control, partner_id, self.options.replay_share,
+                             timings=self.timings)
         started = datetime.now(UTC)
         start_s = time.time()
         replayer.start()

@@ -218,6 +218,10 @@ class Control:
     def inject_fault(self, spec: FaultSpec) -> str:
         return self._core.faults.arm(spec)
 
+    def remove_fault(self, fault_id: str) -> bool:
+        """Disarm one fault (False when it was used up or removed already)."""
+        return self._core.faults.disarm(fault_id)
+
     def faults(self) -> tuple[ArmedFault, ...]:
         return self._core.faults.armed()
 

@@ -99,6 +99,15 @@ class FaultBook:
                     return armed.spec
         return None
 
+    def disarm(self, fault_id: str) -> bool:
+        """Remove one armed fault before it is used up; False when it is gone already."""
+        with self._lock:
+            for index, armed in enumerate(self._armed):
+                if armed.id == fault_id:
+                    del self._armed[index]
+                    return True
+        return False
+
     @property
     def armed_any(self) -> bool:
         """Whether any fault is armed (one read, no lock: the request path asks first)."""

@@ -153,6 +153,9 @@ class Dispatcher:
                     self._held.setdefault(event.partner_id, []).append(event)
                 else:
                     ready.append(event)
+        # Only a partner with a webhook URL gets an attempt (checked again when dispatched):
+        # the others cost no callback on the loop (most load runs, every poll that settles).
+        ready = [event for event in ready if self._partner(event.partner_id).webhook_url]
         if not ready or self._loop is None or self._loop.is_closed():
             return
         try:
