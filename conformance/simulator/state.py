@@ -284,8 +284,10 @@ class Store:
     # -- ledger -----------------------------------------------------------------------------
 
     def _post(
-        self, partner: Partner, delta: Decimal, reason: str, ref: str, transact_id: str | None
+        self, partner: Partner, delta: Decimal, reason: str, ref: str, transact_id: str | None,
+        now: datetime | None = None,
     ) -> LedgerEntry:
+        """``now``: the moment of the change this posting belongs to (read here if None)."""
         balance = self.balances[partner.id] + delta
         self.balances[partner.id] = balance
         entry = LedgerEntry(
@@ -298,7 +300,7 @@ class Store:
             ref=ref,
             transact_id=transact_id,
             balance_after=balance,
-            created_at=self.clock.now(),
+            created_at=self.clock.now() if now is None else now,
         )
         self.ledger[partner.id].append(entry)
         return entry
@@ -497,7 +499,7 @@ class Store:
             self.trade_by_quote[quote.id] = trade.id
             self.quotes[quote.id] = evolve(quote, transact_id=trade.id)
             if debit:
-                self._post(partner, -quote.fiat_amount, "buy_debit", quote.id, trade.id)
+                self._post(partner, -quote.fiat_amount, "buy_debit", quote.id, trade.id, now)
             self.idempotency.begin(partner.id, key, fp, quote_id)
             return TransactAnswer(trade=trade, created=True, fingerprint=fp)
 
@@ -545,7 +547,7 @@ class Store:
             moved = evolve(moved, return_pending=False)
         self.trades[trade.id] = moved
         if status in ("failed", "released", "returned") and trade.side == "on_ramp":
-            self._post(partner, trade.fiat_amount, "buy_refund", trade.quote_id, trade.id)
+            self._post(partner, trade.fiat_amount, "buy_refund", trade.quote_id, trade.id, now)
         event_type = TERMINAL_EVENT_TYPES.get(status)
         if event_type is not None:
             event_id = ids.event_id(trade.id, event_type)

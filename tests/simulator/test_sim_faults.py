@@ -167,6 +167,19 @@ def test_fault_matches_one_quote(sim: Simulator, creds: PartnerCredentials,
     assert sim.control.faults() == ()
 
 
+def test_one_fault_is_removed_before_it_is_used_up(sim: Simulator, creds: PartnerCredentials,
+                                                   client: httpx.Client) -> None:
+    kept = sim.control.inject_fault(FaultSpec(match=FaultMatch(path="/v1/pools/ledger"),
+                                              action="error", times=5))
+    gone = sim.control.inject_fault(FaultSpec(match=FaultMatch(path="/v1/pools"),
+                                              action="error", times=5))
+    assert sim.control.remove_fault(gone) is True
+    assert sim.control.remove_fault(gone) is False  # removed already
+    assert client.get("/pools").status_code == 200
+    assert [f.id for f in sim.control.faults()] == [kept]
+    assert client.get("/pools/ledger").status_code == 503
+
+
 def test_webhook_before_response(receiver: Receiver) -> None:
     from conftest import make_sim
 
