@@ -12,27 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-
+from conformance.simulator.http import encode_json
 from conformance.simulator.models import fast_init
 
 _NOT_GIVEN: Any = object()
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-# The C encoder behind _CANONICAL, built once (JSONEncoder.encode builds one per call).
-_CANONICAL_C = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-    None, lambda value: _CANONICAL.default(value), json.encoder.encode_basestring, None, ":",
-    ",", True, False, True)
-
-
-def _canonical(value: Any) -> bytes:
-    """Sorted keys, no spaces, UTF-8: orjson, or the standard library for what it refuses
-    (integers over 64 bits). The same value always takes the same way."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        if isinstance(value, str):  # the C encoder takes containers; a string is one chunk
-            return _CANONICAL.encode(value).encode()
-        return "".join(_CANONICAL_C(value, 0)).encode()
 
 
 def fingerprint(method: str, path: str, body: bytes, parsed: Any = _NOT_GIVEN) -> str:
@@ -42,7 +25,7 @@ def fingerprint(method: str, path: str, body: bytes, parsed: Any = _NOT_GIVEN) -
     """
     try:
         value = json.loads(body) if parsed is _NOT_GIVEN else parsed
-        canonical = _canonical(value)
+        canonical = encode_json(value, sort_keys=True)
     except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = b"raw:" + body
     digest = hashlib.sha256(canonical).hexdigest()

@@ -43,13 +43,25 @@ def _micros(value: Decimal) -> str:
 
 R = TypeVar("R")
 _EVOLVERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
+_FACTORY: Any = object()  # a default-factory field that was not given
+
+
+def _slot_setters(cls: Any) -> dict[str, Callable[[Any, Any], None]]:
+    """A slotted record's fields, in order, each with its slot's setter (which bypasses the
+    frozen ``__setattr__``): what the generated copier and ``__init__`` fill slots with."""
+    return {f.name: cls.__dict__[f.name].__set__ for f in fields(cls)}
+
+
+def _setter_names(setters: dict[str, Callable[[Any, Any], None]]) -> dict[str, Any]:
+    """The setters under the names the generated code calls them by (``set_<field>``)."""
+    return {f"set_{name}": setter for name, setter in setters.items()}
 
 
 def _evolver(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
     """A copier for one slotted record class: it fills a new instance's slots straight from
     the old one (no ``__init__``, no frozen ``__setattr__``), then applies the changes."""
-    names = tuple(f.name for f in fields(cls))
-    setters = {name: cls.__dict__[name].__set__ for name in names}
+    setters = _slot_setters(cls)
+    names = tuple(setters)
     if hasattr(cls, "__post_init__"):  # validation must run: go through the constructor
         values = attrgetter(*names)
 
@@ -68,7 +80,7 @@ def _evolver(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
               "        setter(new, value)",
               "    return new"]
     scope: dict[str, Any] = {"new_": object.__new__, "cls": cls, "setters": setters,
-                             **{f"set_{name}": setter for name, setter in setters.items()}}
+                             **_setter_names(setters)}
     exec("\n".join(lines), scope)  # noqa: S102 - code built from the class's own field names
     copier: Callable[[Any, dict[str, Any]], Any] = scope["copy"]
     return copier
@@ -82,9 +94,8 @@ def fast_init(cls: type[R]) -> type[R]:
     if hasattr(cls, "__post_init__"):
         return cls
     params, lines = [], []
-    scope: dict[str, Any] = {"_FACTORY": _FACTORY}
+    scope: dict[str, Any] = {"_FACTORY": _FACTORY, **_setter_names(_slot_setters(cls))}
     for f in fields(cls):  # type: ignore[arg-type]
-        scope[f"set_{f.name}"] = cls.__dict__[f.name].__set__
         if f.default is not MISSING:
             scope[f"default_{f.name}"] = f.default
             params.append(f"{f.name}=default_{f.name}")
@@ -101,9 +112,6 @@ def fast_init(cls: type[R]) -> type[R]:
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     setattr(cls, "__init__", init)  # noqa: B010 - replacing the generated one
     return cls
-
-
-_FACTORY: Any = object()  # a default-factory field that was not given
 
 
 def evolve(record: R, **changes: Any) -> R:

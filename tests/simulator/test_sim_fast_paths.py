@@ -78,6 +78,12 @@ def test_encode_json_round_trips(value: Any) -> None:
     assert _typed(json.loads(encode_json(value))) == _typed(value)
 
 
+def test_what_orjson_refuses_is_still_written() -> None:
+    for value in ({"a": "T\ud800x"}, {"a": 10**30}, {1: "x"}):
+        assert json.loads(encode_json(value)) == json.loads(json.dumps(value))
+    assert encode_json({"b": 1, "a": 10**30}, sort_keys=True) == b'{"a":%d,"b":1}' % 10**30
+
+
 def test_fingerprint_ignores_key_order_and_takes_big_integers() -> None:
     one = fingerprint("POST", "/t", b'{"b": 1, "a": {"y": 2, "x": "\xc3\xa9"}}')
     other = fingerprint("POST", "/t", b'{"a": {"x": "\\u00e9", "y": 2}, "b": 1}')
