@@ -57,6 +57,7 @@ from conformance.load.samples import (
 )
 from conformance.redact import Redactor
 from conformance.simulator.faults import FaultMatch, FaultSpec
+from conformance.simulator.models import WebhookEvent
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 # The harness's own pacing (none is a partner's): a user's pause between orders, how often
@@ -70,6 +71,8 @@ RETRY_AFTER_S = 1
 # shows as latency, not as failures (a browser's fetch has no timeout at all).
 CUSTOMER_WAIT_S = 60.0
 CONCURRENT_REPLAYS = 2  # deliveries of one replayed event sent at once
+OWED_EVERY_S = 0.05  # how often the replayer looks for a reserved trade while one is owed
+PATIENCE_S = 5.0  # how long an owed replay waits for a reserved trade before replaying instead
 REPLAY_BOUND_S = 30.0
 _COMPLAINT = re.compile(r"Error|Exception|Traceback|error:|CRITICAL", re.IGNORECASE)
 MAX_TAIL = 600
@@ -128,12 +131,14 @@ class _Replayer(threading.Thread):
     its poll learns nothing), its trade reads slow but inside it, webhooks held — settles it,
     and delivers that event ``CONCURRENT_REPLAYS`` times at once, as an at-least-once sender's
     retries can; then the faults go and the held events are released (another delivery of it).
+    When no trade is seen reserved for ``patience_s``, the newest settled event is delivered
+    again that many times at once instead, so a partner that polls at once still has its case.
     This is ``ledger.webhook_replay``'s arrangement, so a receiver that checks, asks the
     provider, then inserts keeps every duplicate in that window, whatever the machine's speed.
     """
 
     def __init__(self, control: Any, partner_id: str, share: float, *,
-                 timings: Timings) -> None:
+                 timings: Timings, patience_s: float = PATIENCE_S) -> None:
         super().__init__(name="load-replayer", daemon=True)
         self.control, self.partner_id = control, partner_id
         self.timings = timings
@@ -143,10 +148,14 @@ class _Replayer(threading.Thread):
         self.delivered = 0
         self._seen = 0
         self._owed = 0  # concurrent first deliveries due and not made yet
+        self.patience_s = patience_s
+        self._owed_since = 0.0  # when the oldest owed one fell due (monotonic)
+        self._latest: WebhookEvent | None = None  # the newest settled event seen
         self._done: set[str] = set()
 
     def run(self) -> None:
-        while self.every and not self.stop_event.wait(REPLAY_EVERY_S):
+        while self.every and not self.stop_event.wait(
+                OWED_EVERY_S if self._owed else REPLAY_EVERY_S):
             self.tick()
 
     def tick(self) -> None:
@@ -154,15 +163,35 @@ class _Replayer(threading.Thread):
             if event.id in self._done or event.status != "settled":
                 continue
             self._done.add(event.id)
+            self._latest = event
             self._seen += 1
             if (self._seen - 1) % self.every == 0:
-                self._owed += 1  # made as soon as a trade is still reserved at a tick
-        if self._owed:
-            try:
-                if self._first_deliveries_at_once():
-                    self._owed -= 1
-            except Exception:  # noqa: BLE001 - a replay that could not be made is not evidence
-                return
+                if not self._owed:
+                    self._owed_since = time.monotonic()
+                self._owed += 1  # made as soon as a trade is seen still reserved
+        if not self._owed:
+            return
+        try:
+            if self._first_deliveries_at_once():
+                self._paid()
+            elif (time.monotonic() - self._owed_since >= self.patience_s
+                  and self._latest is not None):
+                # No trade stays reserved long enough here (a partner that polls at once):
+                # its latest settled event, delivered again twice at once, is the evidence.
+                self._deliver_at_once(self._latest)
+                self._paid()
+        except Exception:  # noqa: BLE001 - a replay that could not be made is not evidence
+            return
+
+    def _paid(self) -> None:
+        self._owed -= 1
+        self._owed_since = time.monotonic()
+
+    def _deliver_at_once(self, event: WebhookEvent) -> None:
+        send: Callable[[], Any] = functools.partial(self.control.redeliver, event.id)
+        attempts = run_concurrently([send] * CONCURRENT_REPLAYS, bound_s=REPLAY_BOUND_S)
+        self.replayed[event.id] = event.transact_id
+        self.delivered += sum(1 for a in attempts if a.status_code is not None)
 
     def _first_deliveries_at_once(self) -> bool:
         """True when a trade was settled and its event delivered concurrently."""
@@ -184,10 +213,7 @@ class _Replayer(threading.Thread):
             if event is None:
                 return False
             self._done.add(event.id)
-            send: Callable[[], Any] = functools.partial(control.redeliver, event.id)
-            attempts = run_concurrently([send] * CONCURRENT_REPLAYS, bound_s=REPLAY_BOUND_S)
-            self.replayed[event.id] = event.transact_id
-            self.delivered += sum(1 for a in attempts if a.status_code is not None)
+            self._deliver_at_once(event)
             return True
         finally:
             for fault_id in faults:
