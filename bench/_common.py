@@ -27,6 +27,17 @@ PRISM_BIN = PRISM_PREFIX / "node_modules" / ".bin" / "prism"
 OPENAPI = ROOT / "conformance" / "simulator" / "openapi.yaml"
 
 
+def interpreter() -> str:
+    """Which CPython build ran the numbers: its build decides a large share of them."""
+    try:  # the interpreter runs from a shared libpython (slower: PIC) or has it linked in
+        maps = Path("/proc/self/maps").read_text()
+        linked = "libpython shared" if "libpython" in maps else "libpython linked in"
+    except OSError:
+        linked = "libpython: unknown"
+    return (f"{platform.python_implementation()} {platform.python_version()} "
+            f"({sys.base_prefix}; {linked})")
+
+
 def machine() -> dict[str, Any]:
     """What the numbers were measured on (the machine is shared, so they are noisy)."""
     cpu = "unknown"
@@ -49,6 +60,7 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "mem_total": mem_total,
         "python": platform.python_version(),
+        "interpreter": interpreter(),
         "platform": platform.platform(),
         "loadavg_at_start": list(os.getloadavg()),
     }

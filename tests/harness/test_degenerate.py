@@ -212,7 +212,9 @@ def test_partner_that_stops_answering_ends_the_run_quickly(tmp_path: Path, how: 
     assert {r.status for r in after} == {Status.ERROR}, [
         (r.scenario_id, r.status.value, r.reason) for r in after
     ]
-    slow = [(r.scenario_id, r.duration_s) for r in after if r.duration_s > 2.0]
+    # "Paid a timeout" is waiting out the per-call bound; half of it tells that apart from a
+    # scenario that ended early on a loaded machine (CI measured 2 s for one that did not wait).
+    slow = [(r.scenario_id, r.duration_s) for r in after if r.duration_s > BOUND_S / 2]
     assert len(slow) <= DEAD_AFTER_FAILURES, slow
     assert any("in a row failed" in r.reason for r in after), [r.reason for r in after]
     if all(result.status is Status.ERROR for _, result in ended):
