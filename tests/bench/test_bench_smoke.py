@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,10 @@ def run_quick(name: str, results: Path, *extra: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((results / f"{name}.json").read_text())
     assert data["benchmark"] == name and data["ok"] is True
     assert data["machine"]["nproc"] >= 1
+    # Which CPython build ran it (its build decides a large share of the numbers).
+    assert data["machine"]["interpreter"].startswith(f"CPython {platform.python_version()} (")
+    assert ("libpython linked in" in data["machine"]["interpreter"]
+            or "libpython shared" in data["machine"]["interpreter"])
     return data
 
 
