@@ -245,7 +245,8 @@ SCENARIOS: tuple[ScenarioSpec, ...] = (
         id="recon.daily_close", question="RQ6",
         title="The daily close matches the provider's feed to the cent",
         drives="a mixed day of at least 40 orders with replays and retries",
-        passes_when="one posting per settled trade, exact to the cent; totals equal",
+        passes_when="every outcome of the day reached at the provider (else undecided); "
+        "one posting per settled trade, exact to the cent; totals equal",
         clause=_safe("Threat model and controls", "Ledger drift"),
     ),
     ScenarioSpec(
@@ -287,7 +288,8 @@ SCENARIOS: tuple[ScenarioSpec, ...] = (
         id="guards.provider_refusals", question=None,
         title="Provider refusals get clear answers",
         drives="403 denials, 429 with Retry-After, 501, 5xx, 409 in progress",
-        passes_when="a clear answer per case, no retry storm, same key on retry",
+        passes_when="each accept case met the refusal at the provider (else undecided); "
+        "a clear answer per case, no retry storm, same key on retry",
         clause=_exec("Retry contract", "Network timeout after execution request"),
     ),
     ScenarioSpec(

@@ -23,6 +23,7 @@ from conformance.checks.waits import eventually
 from conformance.driver.actions import Answer
 from conformance.driver.driver import Driver, new_account
 from conformance.driver.timings import Timings
+from conformance.errors import CannotArrange
 from conformance.money import format_money
 
 UNAVAILABLE_REASONS = ("pool_dry", "engine_unavailable", "rate_unavailable")
@@ -302,6 +303,7 @@ def test_provider_refusals_get_clear_answers(
         mark = provider.mark()
         answer = driver.accept(order.order_ref, account=order.account)
         cases.append((case, order, mark, options, answer, also, time.monotonic()))
+    unmet: list[str] = []
     for case, order, mark, options, answer, also, accepted_at in cases:
         # Until the order leaves pending (a queued accept meets the refusal in its worker)
         # and its retries went quiet.
@@ -313,6 +315,11 @@ def test_provider_refusals_get_clear_answers(
             # Each case's window began at its accept; the cases overlap in time.
             min_s=max(0.0, timings.dispatch_s - (time.monotonic() - accepted_at)),
         )
+        if not seen.transacts:
+            # The refusal was never met (no transact reached the provider): whatever the
+            # partner answered says nothing about how it handles one.
+            unmet.append(f"{case} (its accept answered HTTP {answer.status_code})")
+            continue
         named.clear_answer(evidence, driver, answer, None if answered else seen, what=case,
                            fix=FIX_CLEAR, also_clear=also, also_status=status_also(options),
                            order_ref=order.order_ref)
@@ -340,3 +347,8 @@ def test_provider_refusals_get_clear_answers(
                 transact_id=trade.id,
             )
     provider.reset()
+    if unmet:
+        raise CannotArrange(
+            f"no transact reached the provider for {len(unmet)} refusal case(s): "
+            f"{', '.join(unmet)}; an ordinary accept must call the provider's transact"
+        )

@@ -29,7 +29,10 @@ FORGERIES = ("bad_signature", "wrong_secret", "tampered_body", "stale_timestamp"
 SETTLED_EVENT = "pool.transaction.settled"
 CONCURRENT_DELIVERIES = 8
 QUIET_ROUNDS = 4  # how many times a still-changing set of postings is watched again
-TARGET = {"settled": ("done",), "released": ("failed",), "failed": ("failed",)}
+# The order's state once the harness moves its trade. A released trade is a clean unwind the
+# customer may retry: an order that failed, was refused, or is open again is each correct.
+RELEASED_STATES = ("failed", "refused", "open")
+TARGET = {"settled": ("done",), "released": RELEASED_STATES, "failed": ("failed",)}
 
 
 def _credits(postings: tuple[Posting, ...]) -> list[Posting]:

@@ -24,7 +24,7 @@ from conformance.commands.certify import clear_outputs, partner_env
 from conformance.commands.doctor import load as load_partner
 from conformance.errors import ConformanceError
 from conformance.load.results import LoadResult
-from conformance.load.run import LoadOptions, LoadOutcome, LoadRun
+from conformance.load.run import LoadOptions, LoadOutcome, LoadRun, check_manifest
 from conformance.load.verdict import run_result
 from conformance.redact import Redactor
 from conformance.report import LOAD_SAMPLES, write_report
@@ -165,6 +165,7 @@ def _ms(value: float | None) -> str:
 def run(args: argparse.Namespace) -> int:
     chosen = options(args)
     manifest = load_partner(args.partner, ())  # validated before anything starts
+    check_manifest(manifest)  # and judgeable under load, before any earlier report is cleared
     out_dir: Path = args.out
     redactor = Redactor()
     workers = f", {chosen.workers} Locust workers" if chosen.workers else ""

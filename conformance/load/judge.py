@@ -23,6 +23,7 @@ from typing import Any
 
 from conformance.checks.observe import NO
 from conformance.checks.recon import reconcile
+from conformance.driver.actions import read_fields
 from conformance.driver.postings import Posting
 from conformance.load.plan import DOUBLE, RESET
 from conformance.load.results import Guarantee
@@ -206,15 +207,37 @@ class Judge:
             "the provider)",
         )
 
+    def _trade_by_ref(self) -> dict[str, str]:
+        """Order ref -> the provider trade it names, for ledger lines naming only the order.
+
+        As ``reconcile`` matches them: the trade of the order's own quote (or its only
+        trade). A ref recorded for two orders names neither: no guess.
+        """
+        refs = Counter(o.order_ref for o in self.orders if o.order_ref)
+        by_ref: dict[str, str] = {}
+        for order in self.orders:
+            if not order.order_ref or refs[order.order_ref] > 1:
+                continue
+            trades = self.trades_of(order)
+            own = [t for t in trades if t.quote_id == order.quote_id] or trades
+            if own:
+                by_ref[order.order_ref] = own[0].id
+        return by_ref
+
     def _credits(self) -> dict[str, list[Posting]]:
+        """Trade id -> its customer credits, matched by trade id, quote id or order ref."""
         trade_ids = {t.id for t in self.provider.trades}
         by_quote = {t.quote_id: t.id for t in self.provider.trades}
+        by_ref = self._trade_by_ref()
         credits: dict[str, list[Posting]] = defaultdict(list)
         for posting in self.postings:
             if not posting.customer or posting.reversal:
                 continue
-            tid = posting.transact_id if posting.transact_id in trade_ids else (
-                by_quote.get(posting.quote_id or ""))
+            tid = (
+                (posting.transact_id if posting.transact_id in trade_ids else None)
+                or by_quote.get(posting.quote_id or "")
+                or by_ref.get(posting.order_ref or "")
+            )
             if tid is not None:
                 credits[tid].append(posting)
         return credits
@@ -382,6 +405,25 @@ class Judge:
             detail_ok=f"{len(answered)} 2xx answers carried every mapped field",
             detail_bad="", none_detail="the partner answered no request with 2xx",
         )
+
+
+def answer_fields(
+    expect: Mapping[str, str], text: str, needed: Sequence[str]
+) -> tuple[dict[str, Any], bool]:
+    """The manifest's mapped fields of an answer, and whether it is readable.
+
+    Readable when every ``needed`` field the manifest maps is there. When it maps none of
+    them (an accept queued for a worker, answered 202 or 204 with no body), there is
+    nothing to read, so any body is readable: the order is followed through get_order.
+    Used by the Locust users (``answers_readable`` judges what they marked).
+    """
+    body, fields = read_fields(expect, text)
+    mapped = [name for name in needed if name in expect]
+    if not mapped:
+        return fields, True
+    if body is None:
+        return {}, False
+    return fields, all(fields.get(name) not in (None, "") for name in mapped)
 
 
 def _quote_of(entry: Any) -> str | None:

@@ -33,9 +33,10 @@ from locust import HttpUser, constant, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from conformance.driver.actions import HttpActions, read_fields
+from conformance.driver.actions import HttpActions
 from conformance.driver.driver import new_account, template_variables
 from conformance.driver.manifest import Manifest, load_manifest
+from conformance.load.judge import answer_fields
 from conformance.load.plan import (
     DONE_MESSAGE,
     DOUBLE,
@@ -63,7 +64,8 @@ FLUSH_S = 1.0
 FLUSH_GRACE_S = 10.0
 UNREADABLE = "unreadable"  # how a 2xx the manifest cannot read is marked in the samples
 EXPIRE_TRIES = 3
-# The fields a 2xx answer must carry where the manifest maps them (as the preflight wants).
+# The fields a 2xx answer must carry where the manifest maps them (as the preflight wants);
+# an action mapping none of them (a queued accept: 202 with no body) reads any 2xx.
 NEEDED = {"create_quote": ("order_ref", "quote_id"), "accept": ("status",),
           "get_order": ("status",)}
 
@@ -230,7 +232,7 @@ class BuyButton(HttpUser):
             request["method"], request["url"], name=action, catch_response=True,
             timeout=PLAN.request_timeout_s, **kwargs,
         ) as response:
-            fields, readable = _fields(spec.expect, response.text, NEEDED.get(action, ()))
+            fields, readable = answer_fields(spec.expect, response.text, NEEDED.get(action, ()))
             status = int(response.status_code or 0)
             if 200 <= status < 300 and not readable:
                 response.failure(f"{UNREADABLE}: the answer lacks a field the manifest maps")
@@ -331,15 +333,6 @@ class BuyButton(HttpUser):
                 break
             gevent.sleep(PLAN.poll_s)
         return None, None, transact_id
-
-
-def _fields(expect: Any, text: str, needed: tuple[str, ...]) -> tuple[dict[str, Any], bool]:
-    """The manifest's mapped fields of an answer; readable when every one is there."""
-    body, fields = read_fields(expect, text)
-    if body is None:
-        return {}, False
-    readable = all(fields.get(name) not in (None, "") for name in needed if name in expect)
-    return fields, readable
 
 
 def _category(fields: dict[str, Any]) -> str | None:

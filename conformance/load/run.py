@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -37,7 +37,7 @@ from conformance.driver.partner import PartnerProcess, free_port, provision
 from conformance.driver.postings import Posting, read_posting
 from conformance.driver.recorder import EvidenceRecorder
 from conformance.driver.timings import SLACK, Timings
-from conformance.errors import ConformanceError, PartnerError, PartnerGarbage
+from conformance.errors import ConformanceError, ManifestError, PartnerError, PartnerGarbage
 from conformance.load.judge import GUARANTEE_IDS, TITLES, Judge, ProviderView
 from conformance.load.plan import (
     DOUBLE,
@@ -49,6 +49,7 @@ from conformance.load.plan import (
 )
 from conformance.load.results import Guarantee, LoadResult, LoadSettings, OrderCounts
 from conformance.load.samples import (
+    OrderRecord,
     Samples,
     action_stats,
     percentiles,
@@ -121,6 +122,72 @@ def error_budget(manifest: Manifest) -> Decimal:
     if not Decimal(0) <= value <= Decimal(1):
         raise ConformanceError("/load/error_budget: must be between 0 and 1")
     return value
+
+
+QUOTE_ID_FIELD = "/actions/create_quote/expect/quote_id"
+
+
+def check_manifest(manifest: Manifest) -> None:
+    """Refuse, before anything starts, a manifest the load run cannot judge.
+
+    Under load, orders run concurrently: the harness ties each one to the provider's quote
+    (and so to its trades) by the quote id the partner returns from create_quote. Without
+    that mapping every finished order would look like "done without a trade" — a flaw the
+    partner does not have — so the run is refused (a harness error), never judged.
+    """
+    if manifest.adapter is not None:
+        raise ConformanceError(
+            "load drives the manifest's HTTP actions; a partner behind [adapter] is not "
+            "supported"
+        )
+    quote = manifest.action("create_quote")
+    if quote is None or "quote_id" not in quote.expect:
+        raise ManifestError(
+            "load needs actions.create_quote.expect.quote_id: concurrent orders are tied to "
+            "the provider's quotes by the quote id the partner returns",
+            field=QUOTE_ID_FIELD,
+        )
+
+
+def id_owners(orders: Iterable[OrderRecord], trades: Iterable[Any]) -> dict[str, str]:
+    """Which account each id a ledger line may name belongs to.
+
+    The order refs, quote ids and trade ids the users recorded, and the provider's trade ids
+    by their quote: the partner's get_order need not map transact_id, and a book naming
+    trades only by the provider's id must still be recognised as one shared book.
+    """
+    orders = list(orders)
+    owner: dict[str, str] = {}
+    by_quote: dict[str, str] = {}
+    for order in orders:
+        for value in (order.order_ref, order.quote_id, order.transact_id):
+            if value:
+                owner[value] = order.account
+        if order.quote_id:
+            by_quote[order.quote_id] = order.account
+    for trade in trades:
+        account = by_quote.get(trade.quote_id or "")
+        if account is not None:
+            owner.setdefault(trade.id, account)
+    return owner
+
+
+def ledger_book(
+    reads: Sequence[tuple[str, Sequence[Posting]]], owner: Mapping[str, str]
+) -> list[Posting]:
+    """The postings to judge from each account's ledger read.
+
+    A read naming another account's order, quote or trade is one book shared by every
+    customer (a correct shape): its latest read is the book, not the sum of the reads (which
+    would credit every trade once per account). Otherwise each account's own book, together.
+    """
+    shared = any(
+        owner.get(value, account) != account
+        for account, postings in reads for p in postings for value in p.ids
+    )
+    if shared and reads:
+        return list(reads[-1][1])  # one book for every customer: its latest read
+    return [p for _, postings in reads for p in postings]
 
 
 class _Replayer(threading.Thread):
@@ -229,11 +296,7 @@ class LoadRun:
         self, manifest: Manifest, options: LoadOptions, *, redactor: Redactor,
         say: Callable[[str], None] = print, samples_out: Path | None = None,
     ) -> None:
-        if manifest.adapter is not None:
-            raise ConformanceError(
-                "load drives the manifest's HTTP actions; a partner behind [adapter] is not "
-                "supported"
-            )
+        check_manifest(manifest)
         self.manifest = manifest.with_extra_env(dict(options.partner_env))
         self.options = options
         self.redactor = redactor
@@ -347,7 +410,7 @@ class LoadRun:
         postings: list[Posting] = []
         if not errors and not interrupted:
             try:
-                postings = self._ledger(process, samples)
+                postings = self._ledger(process, samples, sim.control.trades(partner_id))
             except ConformanceError as exc:  # the partner failed, or no ledger action
                 errors.append(self.redactor.text(f"ledger: {type(exc).__name__}: {exc}"))
         ended = datetime.now(UTC)
@@ -493,14 +556,11 @@ class LoadRun:
         sim.control.wait_deliveries(timeout=self.timings.settle_s)
         time.sleep(self.timings.quiet_s)  # a posting written on the last event lands
 
-    def _ledger(self, process: PartnerProcess, samples: Samples) -> list[Posting]:
+    def _ledger(
+        self, process: PartnerProcess, samples: Samples, trades: Sequence[Any]
+    ) -> list[Posting]:
         """Every account's ledger (a single book shared by all accounts is read once)."""
         accounts = list(dict.fromkeys(o.account for o in samples.orders if o.created))
-        owner: dict[str, str] = {}
-        for order in samples.orders:
-            for value in (order.order_ref, order.quote_id, order.transact_id):
-                if value:
-                    owner[value] = order.account
         actions = Actions(self.manifest, process.base_url, redactor=self.redactor,
                           liveness=process.exit_reason)
         driver = Driver(actions, EvidenceRecorder("load", redactor=self.redactor))
@@ -515,13 +575,7 @@ class LoadRun:
                                              for item in answer.items)))
         finally:
             actions.close()
-        shared = any(
-            owner.get(value, account) != account
-            for account, postings in reads for p in postings for value in p.ids
-        )
-        if shared and reads:
-            return list(reads[-1][1])  # one book for every customer: its latest read
-        return [p for _, postings in reads for p in postings]
+        return ledger_book(reads, id_owners(samples.orders, trades))
 
     def _result(
         self, samples: Samples, view: ProviderView, late: dict[str, float],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,7 @@ from conformance.load.judge import Judge, ProviderView
 from conformance.load.plan import DOUBLE, EXPIRED, NORMAL, PATHS, RESET, VELOCITY, schedule
 from conformance.load.samples import AcceptSample, OrderRecord, RequestSample, percentiles
 
-T0 = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+from .provider_records import T0, FakeQuote, FakeTrade
 
 
 def test_the_schedule_takes_every_threat_first_then_keeps_the_shares() -> None:
@@ -34,24 +34,6 @@ def test_percentiles_are_nearest_rank() -> None:
     p = percentiles([float(n) for n in range(1, 101)])
     assert (p.count, p.p50_ms, p.p95_ms, p.p99_ms) == (100, 50.0, 95.0, 99.0)
     assert percentiles([]).p50_ms is None
-
-
-@dataclass(frozen=True)
-class _Quote:
-    id: str
-    dest_address: str | None
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class _Trade:
-    id: str
-    quote_id: str
-    dest_address: str | None
-    status: str = "settled"
-    fiat_amount: Decimal = Decimal("25.00")
-    crypto_amount: Decimal = Decimal("26.5")
-    created_at: datetime = T0
 
 
 @dataclass(frozen=True)
@@ -81,7 +63,7 @@ def _credit(trade: str, amount: str = "25.00") -> Posting:
                    quote_id=None, order_ref=None, event_id=None)
 
 
-def _judge(orders: list[OrderRecord], quotes: list[_Quote], trades: list[_Trade],
+def _judge(orders: list[OrderRecord], quotes: list[FakeQuote], trades: list[FakeTrade],
            journal: list[_Entry], postings: list[Posting]) -> Judge:
     view = ProviderView(quotes={q.id: q for q in quotes}, trades=trades, journal=journal,
                         replayed={}, replays_delivered=0)
@@ -93,8 +75,8 @@ def _judge(orders: list[OrderRecord], quotes: list[_Quote], trades: list[_Trade]
 
 def test_a_requoted_order_is_tied_to_its_second_trade_by_destination() -> None:
     expires = T0 + timedelta(seconds=15)
-    quotes = [_Quote("q1", "dest-1", expires), _Quote("q2", "dest-1", expires)]
-    trades = [_Trade("t1", "q1", "dest-1"), _Trade("t2", "q2", "dest-1")]
+    quotes = [FakeQuote("q1", "dest-1", expires), FakeQuote("q2", "dest-1", expires)]
+    trades = [FakeTrade("t1", "q1", "dest-1"), FakeTrade("t2", "q2", "dest-1")]
     judge = _judge([_order("o1", "q1", path=DOUBLE)], quotes, trades, [],
                    [_credit("t1"), _credit("t2")])
     assert judge.one_trade_per_order().held is False
@@ -106,8 +88,8 @@ def test_a_customer_wallet_shared_by_its_orders_is_not_a_requote() -> None:
     # A partner that sends each customer's own fixed wallet (not the harness's per-order
     # address): two honest orders, one trade each, the same destination.
     expires = T0 + timedelta(seconds=15)
-    quotes = [_Quote("q1", "wallet-1", expires), _Quote("q2", "wallet-1", expires)]
-    trades = [_Trade("t1", "q1", "wallet-1"), _Trade("t2", "q2", "wallet-1")]
+    quotes = [FakeQuote("q1", "wallet-1", expires), FakeQuote("q2", "wallet-1", expires)]
+    trades = [FakeTrade("t1", "q1", "wallet-1"), FakeTrade("t2", "q2", "wallet-1")]
     judge = _judge([_order("o1", "q1"), _order("o2", "q2")], quotes, trades, [],
                    [_credit("t1"), _credit("t2")])
     held = judge.one_trade_per_order()
@@ -115,8 +97,8 @@ def test_a_customer_wallet_shared_by_its_orders_is_not_a_requote() -> None:
 
 
 def test_duplicate_credit_and_drift_are_broken_guarantees() -> None:
-    quotes = [_Quote("q1", "dest-1", T0 + timedelta(seconds=15))]
-    trades = [_Trade("t1", "q1", "dest-1")]
+    quotes = [FakeQuote("q1", "dest-1", T0 + timedelta(seconds=15))]
+    trades = [FakeTrade("t1", "q1", "dest-1")]
     judge = _judge([_order("o1", "q1")], quotes, trades, [], [_credit("t1"), _credit("t1")])
     assert judge.one_trade_per_order().held is True
     assert judge.no_duplicate_posting().held is False
@@ -125,7 +107,8 @@ def test_duplicate_credit_and_drift_are_broken_guarantees() -> None:
 
 def test_a_transact_after_expiry_and_an_early_retry_after_429_are_caught() -> None:
     expires = T0 + timedelta(seconds=1)
-    quotes = [_Quote("q1", "dest-1", expires), _Quote("q2", "dest-2", T0 + timedelta(hours=1))]
+    quotes = [FakeQuote("q1", "dest-1", expires),
+              FakeQuote("q2", "dest-2", T0 + timedelta(hours=1))]
     journal = [
         _Entry(1, expires + timedelta(seconds=0.5), 409, {"quoteId": "q1"}),
         _Entry(2, T0, 429, {"quoteId": "q2"}),
@@ -150,8 +133,8 @@ def test_no_observed_case_is_no_evidence() -> None:
 
 
 def test_a_reset_retry_that_ends_failed_breaks_its_guarantee() -> None:
-    quotes = [_Quote("q1", "dest-1", T0 + timedelta(seconds=15))]
-    trades = [_Trade("t1", "q1", "dest-1")]
+    quotes = [FakeQuote("q1", "dest-1", T0 + timedelta(seconds=15))]
+    trades = [FakeTrade("t1", "q1", "dest-1")]
     journal = [_Entry(1, T0, 200, {"quoteId": "q1"}, reset=True)]
     judge = _judge([_order("o1", "q1", path=RESET, final="failed")], quotes, trades, journal,
                    [])
