@@ -324,8 +324,9 @@ def spike(users: int, duration: float, workers: int) -> dict[str, Any]:
         def _settle(self, sim: Any, partner_id: str) -> None:
             timed("settle", lambda: super(MeasuredRun, self)._settle(sim, partner_id))
 
-        def _ledger(self, process: Any, samples: Any) -> Any:
-            return timed("ledger", lambda: super(MeasuredRun, self)._ledger(process, samples))
+        def _ledger(self, process: Any, samples: Any, trades: Any) -> Any:
+            return timed("ledger",
+                         lambda: super(MeasuredRun, self)._ledger(process, samples, trades))
 
     original = run_module.Judge
     run_module.Judge = TimedJudge  # type: ignore[attr-defined]
