@@ -330,13 +330,22 @@ class Judge:
             none_detail="no accept was sent after its quote expired",
         )
 
+    def _order_key(self, quote_id: str) -> str:
+        """One key per order for a transact's quote: its destination when that names one
+        order (so a fresh quote for the same order counts as the same order), else the quote."""
+        quote = self.provider.quotes.get(quote_id)
+        dest = (quote.dest_address or "") if quote is not None else ""
+        return f"dest {dest}" if dest in self._unique_dests else f"quote {quote_id}"
+
     def velocity_retry_after(self) -> Guarantee:
-        by_quote: dict[str, list[Any]] = defaultdict(list)
+        # By order, not by quote: answering the 429 with a fresh quote transacted at once is
+        # the same retry storm as retrying the refused one.
+        by_order: dict[str, list[Any]] = defaultdict(list)
         for entry in self.transacts:
-            by_quote[_quote_of(entry) or ""].append(entry)
+            by_order[self._order_key(_quote_of(entry) or "")].append(entry)
         observed = 0
         bad: list[str] = []
-        for quote_id, entries in by_quote.items():
+        for entries in by_order.values():
             entries.sort(key=lambda e: e.seq)
             for index, entry in enumerate(entries):
                 if entry.status != 429:
@@ -347,8 +356,10 @@ class Judge:
                     continue
                 gap = epoch(later[0].at) - epoch(entry.at)
                 if gap + CLOCK_TOLERANCE_S < self.retry_after_s:
-                    bad.append(f"quote {quote_id}: retried {gap:.2f} s after a 429 with "
-                               f"Retry-After {self.retry_after_s}")
+                    again = _quote_of(later[0])
+                    what = "retried" if again == _quote_of(entry) else f"re-quoted ({again})"
+                    bad.append(f"quote {_quote_of(entry)}: {what} {gap:.2f} s after a 429 "
+                               f"with Retry-After {self.retry_after_s}")
         return _guarantee(
             "load.velocity_retry_after", observed=observed, violations=bad,
             detail_ok=f"{observed} velocity-cap 429(s): no transact came back before "

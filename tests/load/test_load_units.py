@@ -124,6 +124,26 @@ def test_a_transact_after_expiry_and_an_early_retry_after_429_are_caught() -> No
     assert (velocity.held, velocity.observed) == (False, 2)
 
 
+def test_a_fresh_quote_transacted_at_once_after_a_429_is_a_retry_storm() -> None:
+    """The 429 is scoped to the order's quote; re-quoting the same order (same destination)
+    and transacting 50 ms later is the retry Retry-After forbids. Another order is not."""
+    later = T0 + timedelta(hours=1)
+    quotes = [FakeQuote("q1", "dest-1", later), FakeQuote("q1b", "dest-1", later),
+              FakeQuote("q2", "dest-2", later)]
+    journal = [
+        _Entry(1, T0, 429, {"quoteId": "q1"}),
+        _Entry(2, T0 + timedelta(seconds=0.05), 200, {"quoteId": "q1b"}),
+        _Entry(3, T0 + timedelta(seconds=0.05), 200, {"quoteId": "q2"}),
+    ]
+    orders = [_order("o1", "q1", path=VELOCITY), _order("o2", "q2")]
+    velocity = _judge(orders, quotes, [], journal, []).velocity_retry_after()
+    assert (velocity.held, velocity.observed) == (False, 1), velocity
+    assert "re-quoted (q1b)" in velocity.examples[0]
+    # The same moments for a different order's quote are no retry of this one.
+    calm = _judge(orders, quotes, [], [journal[0], journal[2]], []).velocity_retry_after()
+    assert (calm.held, calm.observed) == (True, 1), calm
+
+
 def test_no_observed_case_is_no_evidence() -> None:
     judge = _judge([], [], [], [], [])
     for guarantee in judge.all():
