@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from conformance.checks.observe import RELEASED
 from conformance.checks.provider import Provider
 from conformance.checks.recon import reconcile
 from conformance.checks.scenario_recorder import ScenarioRecorder
@@ -22,11 +23,9 @@ OUTCOMES = (["settled"] * 26) + (["released"] * 5) + (["failed"] * 5) + (["retur
 RETRIED = {3, 17, 29}  # accepts whose first transact answer is lost (reset after commit)
 REPLAYED = 6  # settled events delivered again
 MAX_FINDINGS = 20
-# The order states that show a trade's outcome (a released trade may leave the order failed,
-# refused or open again for a retry: each is a correct unwind).
+# The order states that show a trade's outcome.
 TERMINAL_FOR: dict[str, tuple[str, ...]] = {
-    "settled": ("done",), "released": ("failed", "refused", "open"), "failed": ("failed",),
-    "returned": ("returned",),
+    "settled": ("done",), "released": RELEASED, "failed": ("failed",), "returned": ("returned",),
 }
 
 

@@ -25,6 +25,9 @@ from conformance.driver.timings import Timings
 NO = ("refused", "unavailable", "failed")
 # Categories in which an order is going ahead (a queued accept shows pending first).
 GOING = ("pending", "done")
+# Categories that show a released trade: a clean unwind the customer may retry, so an order
+# that failed, was refused, or is open again is each correct.
+RELEASED = ("failed", "refused", "open")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

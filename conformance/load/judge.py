@@ -120,7 +120,10 @@ class Judge:
 
     # -- ties ------------------------------------------------------------------------------
     def _dest_of(self, order: OrderRecord) -> str:
-        quote = self.provider.quotes.get(order.quote_id or "")
+        return self._dest_of_quote(order.quote_id or "")
+
+    def _dest_of_quote(self, quote_id: str) -> str:
+        quote = self.provider.quotes.get(quote_id)
         return (quote.dest_address or "") if quote is not None else ""
 
     def trades_of(self, order: OrderRecord) -> list[Any]:
@@ -333,8 +336,7 @@ class Judge:
     def _order_key(self, quote_id: str) -> str:
         """One key per order for a transact's quote: its destination when that names one
         order (so a fresh quote for the same order counts as the same order), else the quote."""
-        quote = self.provider.quotes.get(quote_id)
-        dest = (quote.dest_address or "") if quote is not None else ""
+        dest = self._dest_of_quote(quote_id)
         return f"dest {dest}" if dest in self._unique_dests else f"quote {quote_id}"
 
     def velocity_retry_after(self) -> Guarantee:

@@ -63,14 +63,20 @@ def _partner(sim: Simulator, url: str) -> tuple[str, str]:
     return creds.partner_id, creds.secret_key
 
 
+def _settled_trade(sim: Simulator, key: str, n: int) -> str:
+    """A trade settled at once, its event delivered (what makes a replay due)."""
+    trade = _trade(sim, key, n)
+    sim.control.script_outcome(trade, "settled", now=True)
+    sim.control.wait_deliveries()
+    return trade
+
+
 def test_a_reserved_trade_is_settled_as_two_concurrent_first_deliveries(
         hook_url: tuple[str, list[str]]) -> None:
     url, received = hook_url
     with Simulator() as sim:
         pid, key = _partner(sim, url)
-        first = _trade(sim, key, 1)
-        sim.control.script_outcome(first, "settled", now=True)  # the event that makes one due
-        sim.control.wait_deliveries()
+        _settled_trade(sim, key, 1)  # the event that makes one due
         reserved = _trade(sim, key, 2)
         replayer = _Replayer(sim.control, pid, 0.5, timings=TIMINGS)
         replayer.tick()
@@ -88,9 +94,7 @@ def test_without_a_reserved_trade_the_newest_settled_event_is_delivered_again(
     url, received = hook_url
     with Simulator() as sim:
         pid, key = _partner(sim, url)
-        settled = _trade(sim, key, 1)
-        sim.control.script_outcome(settled, "settled", now=True)
-        sim.control.wait_deliveries()
+        settled = _settled_trade(sim, key, 1)
         waiting = _Replayer(sim.control, pid, 0.5, timings=TIMINGS, patience_s=3600)
         waiting.tick()
         assert waiting.replayed == {}  # still waiting for a reserved trade
